@@ -1,0 +1,191 @@
+"""The ``policy`` command: validate, test and eval (spec/api.md). Exit 0 ok, 1 policy or test failure, 2 usage."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from policy_engine.compiler import check_policies
+from policy_engine.errors import ErrorSet, EvaluationError, InputError, NotFoundError
+from policy_engine.evaluate import DecisionRequest, decide
+from policy_engine.expr.values import parse_timestamp
+from policy_engine.jsonio import dumps, loads_strict
+from policy_engine.junit import write_junit
+from policy_engine.policy_tests import coverage_gaps, load_test_cases, run_cases
+from policy_engine.registry import Registry
+
+__all__ = ("main",)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+F = TypeVar("F", bound=Callable[..., Any])
+
+policies_option = click.option(
+    "--policies",
+    "policies_opt",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The policy directory (default: policies/).",
+)
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _no_traceback(function: F) -> F:
+    """Turn file-system and other unexpected errors into one line and an exit code, never a traceback."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except OSError as exc:
+            _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+        except RecursionError:
+            _fail("input is nested too deeply", EXIT_USAGE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _policies_dir(positional: Path | None, option: Path | None) -> Path:
+    if positional is not None and option is not None and positional != option:
+        _fail("give the policy directory once: as an argument or with --policies")
+    return positional or option or Path("policies")
+
+
+def _print_problems(errors: ErrorSet) -> None:
+    for problem in errors:
+        click.echo(str(problem))
+
+
+def _load(policies: Path, *, quiet_warnings: bool = False) -> Registry:
+    registry, errors = check_policies(policies)
+    if errors.has_errors() or registry is None:
+        _print_problems(errors)
+        click.echo(f"{len(errors.errors)} error(s) in {policies}", err=True)
+        sys.exit(EXIT_FAILED)
+    if not quiet_warnings:
+        for warning in errors.warnings:
+            click.echo(str(warning), err=True)
+    return registry
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Guarantee-policy engine: check, test and evaluate versioned YAML policies."""
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@policies_option
+@_no_traceback
+def validate(directory: Path | None, policies_opt: Path | None) -> None:
+    """Load and check every policy; print each problem as file:line:col: message."""
+    policies = _policies_dir(directory, policies_opt)
+    registry, errors = check_policies(policies)
+    _print_problems(errors)
+    if errors.has_errors() or registry is None:
+        click.echo(f"{len(errors.errors)} error(s), {len(errors.warnings)} warning(s)", err=True)
+        sys.exit(EXIT_FAILED)
+    versions = sum(len(p.windows) for p in registry.programs.values())
+    decisions = sum(len(w.policy.decisions) for p in registry.programs.values() for w in p.windows)
+    click.echo(
+        f"ok: {len(registry.programs)} program(s), {versions} version(s), {decisions} decision(s)"
+        + (f", {len(errors.warnings)} warning(s)" if errors.warnings else ""),
+        err=True,
+    )
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@policies_option
+@click.option("--coverage", is_flag=True, help="List every rule no test reaches, and fail if there is one.")
+@click.option("--junit", "junit", type=click.Path(path_type=Path, dir_okay=False), help="Write a JUnit XML report.")
+@click.option("-v", "--verbose", is_flag=True, help="Print passing cases too.")
+@_no_traceback
+def test(directory: Path | None, policies_opt: Path | None, coverage: bool, junit: Path | None, verbose: bool) -> None:
+    """Run the policy test tables (policies/<program>/tests/<decision>.cases.yaml)."""
+    policies = _policies_dir(directory, policies_opt)
+    registry = _load(policies, quiet_warnings=True)
+    cases, errors = load_test_cases(policies)
+    if errors.has_errors():
+        _print_problems(errors)
+        sys.exit(EXIT_FAILED)
+    report = run_cases(registry, cases)
+    for result in report.results:
+        if result.passed:
+            if verbose:
+                click.echo(f"PASS {result.case.id}")
+            continue
+        click.echo(f"FAIL {result.case.location}: {result.case.id}")
+        for failure in result.failures:
+            click.echo(f"     {failure}")
+    if junit is not None:
+        write_junit(junit, report)
+    failed = len(report.failed)
+    gaps = coverage_gaps(registry, report) if coverage else []
+    for location, label in gaps:
+        click.echo(f"{location}: {label} is not reached by any test")
+    if coverage:
+        click.echo(f"coverage: {len(gaps)} uncovered rule(s)" + ("" if gaps else ": every rule is reached"))
+    click.echo(f"{len(report.results) - failed} passed, {failed} failed")
+    if failed or gaps:
+        sys.exit(EXIT_FAILED)
+
+
+@main.command(name="eval")
+@click.argument("program")
+@click.argument("decision")
+@click.option("--input", "input_file", type=click.File("rb"), default="-", help="JSON input file, or - for stdin.")
+@click.option("--version", "version", default=None, help="Evaluate this version instead of the one in force.")
+@click.option("--at", "at", default=None, help="Request time (RFC 3339 with offset); default: now.")
+@click.option("--explain", is_flag=True, help="Include the trace of every rule looked at.")
+@policies_option
+@_no_traceback
+def eval_command(
+    program: str,
+    decision: str,
+    input_file: Any,
+    version: str | None,
+    at: str | None,
+    explain: bool,
+    policies_opt: Path | None,
+) -> None:
+    """Evaluate one decision and print the decision JSON of /v1/decide (without decision_id).
+
+    The input file holds the decision's input object, or a whole decide request ({"input": …, "version"?,
+    "at"?, "explain"?}); flags override the request's fields.
+    """
+    try:
+        data = loads_strict(input_file.read())
+    except InputError as exc:
+        _fail(f"{getattr(input_file, 'name', 'input')}: {exc.detail}")
+    if isinstance(data, dict) and "input" in data and set(data) <= _REQUEST_KEYS:
+        version = version or data.get("version")
+        at = at or data.get("at")
+        explain = explain or data.get("explain") is True
+        data = data["input"]
+    try:
+        when = parse_timestamp(str(at)) if at is not None else datetime.now(UTC)
+    except ValueError as exc:
+        _fail(f"at: {exc}")
+    registry = _load(policies_opt or Path("policies"))
+    try:
+        answer = decide(registry, DecisionRequest(program, decision, data, when, version, explain))
+    except (InputError, NotFoundError) as exc:
+        for problem in exc.problems:
+            click.echo(f"{problem.pointer or '/'}: {problem.message}", err=True)
+        sys.exit(EXIT_USAGE)
+    except EvaluationError as exc:
+        _fail(str(exc), EXIT_FAILED)
+    click.echo(dumps(answer.to_json(), indent=2))
+
+
+_REQUEST_KEYS = frozenset({"program", "decision", "input", "version", "at", "explain"})

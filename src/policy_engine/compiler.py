@@ -1,0 +1,227 @@
+"""Compile policy files into a Registry, in named stages; every stage adds located errors to one ErrorSet.
+
+Stages (OPA's ordered list; each needs the ones above it):
+1. ``read``      files → SourceDocuments (strict YAML)
+2. ``schema``    documents → checked against schemas/policy.schema.json
+3. ``model``     documents → PolicySpec; file names agree with program and version
+4. ``extends``   versions merged onto their bases
+5. ``compile``   params, then each decision (schemas → lets → rules → totality → function), digest
+6. ``register``  versions of a program ordered; effective windows must not overlap
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from policy_engine.compiled import CompiledDecision, CompiledPolicy
+from policy_engine.decision_compiler import DecisionCompiler
+from policy_engine.errors import ErrorSet, PolicyCompileError, PolicyLoadError, SourceLocation
+from policy_engine.expr.values import parse_timestamp
+from policy_engine.inherit import resolve_extends
+from policy_engine.loader import discover_policies
+from policy_engine.model import PolicySpec, policy_from_document
+from policy_engine.params import ParamValue, param_value
+from policy_engine.registry import Registry
+from policy_engine.schema_store import SchemaStore
+from policy_engine.schemas import find_schemas_dir, validate_policy
+from policy_engine.source import SourceDocument, read_source
+
+__all__ = ("check_policies", "compile_documents", "load_registry")
+
+
+def load_registry(policies_dir: Path, schemas_dir: Path | None = None) -> Registry:
+    """Load, check and compile every policy under ``policies_dir``.
+
+    Raises:
+        PolicyLoadError: with every located error, when any policy has one.
+    """
+    registry, errors = check_policies(policies_dir, schemas_dir)
+    if registry is None or errors.has_errors():
+        raise PolicyLoadError(errors)
+    return registry
+
+
+def check_policies(policies_dir: Path, schemas_dir: Path | None = None) -> tuple[Registry | None, ErrorSet]:
+    """Load every policy; the registry (None on any error) and every error and warning found."""
+    errors = ErrorSet()
+    if not policies_dir.is_dir():
+        errors.add(PolicyCompileError("no-policies", "no such policy directory", _file_location(policies_dir)))
+        return None, errors
+    documents = []
+    for path in discover_policies(policies_dir):
+        try:
+            documents.append(read_source(path, display=_display(path)))
+        except PolicyLoadError as exc:
+            errors.extend(exc.errors)
+    registry = compile_documents(documents, schemas_dir or find_schemas_dir(policies_dir), errors)
+    return (None if errors.has_errors() else registry), errors
+
+
+def compile_documents(documents: Iterable[SourceDocument], schemas_dir: Path, errors: ErrorSet) -> Registry:
+    """Stages 2–6 over documents already read; errors go into ``errors``."""
+    specs: dict[tuple[str, str], PolicySpec] = {}
+    for doc in documents:
+        spec = _model(doc, errors)
+        if spec is None:
+            continue
+        key = (spec.program, spec.version)
+        if key in specs:
+            first = specs[key].where.location()
+            errors.add(
+                PolicyCompileError(
+                    "duplicate-version",
+                    f"{spec.program} version {spec.version} is also defined in {first}",
+                    spec.where.child("version").location(),
+                )
+            )
+            continue
+        specs[key] = spec
+    merged, merge_errors = resolve_extends(specs)
+    errors.extend(merge_errors)
+    store = SchemaStore(schemas_dir)
+    compiled = []
+    for key, spec in sorted(merged.items()):
+        policy = _compile_policy(spec, _chain(key, specs), store, errors)
+        if policy is not None:
+            compiled.append(policy)
+    registry, register_errors = Registry.build(compiled)
+    errors.extend(register_errors)
+    return registry
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _file_location(path: Path) -> SourceLocation:
+    return SourceLocation(str(path))
+
+
+def _model(doc: SourceDocument, errors: ErrorSet) -> PolicySpec | None:
+    if not isinstance(doc.data, dict):
+        errors.add(
+            PolicyCompileError("not-a-policy", "a policy file must be a YAML mapping (program, version, …)", doc.location(""))
+        )
+        return None
+    schema_errors = validate_policy(doc)
+    if schema_errors:
+        errors.extend(schema_errors)
+        return None
+    spec = policy_from_document(doc)
+    path = Path(doc.path)
+    if path.stem != spec.version:
+        errors.add(
+            PolicyCompileError(
+                "file-name",
+                f"this file is named {path.name} but says version {spec.version}; name it {spec.version}.yaml",
+                doc.location("/version"),
+            )
+        )
+    if path.parent.name != spec.program:
+        errors.add(
+            PolicyCompileError(
+                "file-name",
+                f"this file is in folder {path.parent.name}/ but says program {spec.program}",
+                doc.location("/program"),
+            )
+        )
+    return spec
+
+
+def _chain(key: tuple[str, str], specs: Mapping[tuple[str, str], PolicySpec]) -> list[SourceDocument]:
+    docs: list[SourceDocument] = []
+    seen: set[tuple[str, str]] = set()
+    current = specs.get(key)
+    while current is not None and key not in seen:
+        seen.add(key)
+        docs.append(current.doc)
+        if current.extends is None:
+            break
+        key = (current.program, current.extends)
+        current = specs.get(key)
+    return docs
+
+
+def _compile_policy(
+    spec: PolicySpec, chain: list[SourceDocument], store: SchemaStore, errors: ErrorSet
+) -> CompiledPolicy | None:
+    count = len(errors.errors)
+    try:
+        tz = ZoneInfo(spec.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors.add(PolicyCompileError("timezone", f"unknown time zone {spec.timezone}", spec.where.child("timezone").location()))
+        return None
+    start = _timestamp(spec, "effective_from", errors)
+    until = _timestamp(spec, "effective_until", errors) if spec.effective_until is not None else None
+    params: dict[str, ParamValue] = {}
+    for name, param in spec.params.items():
+        value = param_value(param)
+        if isinstance(value, ParamValue):
+            params[name] = value
+        else:
+            errors.add(value)
+    decisions: dict[str, CompiledDecision] = {}
+    used: set[str] = set()
+    schema_names: set[str] = set()
+    for name, decision_spec in spec.decisions.items():
+        compiler = DecisionCompiler(spec, decision_spec, params, store, tz)
+        compiled = compiler.compile()
+        errors.extend(compiler.errors)
+        used |= compiler.usage.params
+        if compiled is not None:
+            decisions[name] = compiled
+            schema_names.update(compiled.schema_files)
+    for name in sorted(set(params) - used):
+        where = spec.params[name].where
+        errors.add(
+            PolicyCompileError(
+                "unused-param",
+                f"param {name} is not used by any rule of {spec.program} {spec.version}",
+                where.location(key=True),
+                severity="warning",
+            )
+        )
+    if len(errors.errors) > count or start is None:
+        return None
+    sources = {doc.path: doc.text for doc in chain}
+    schema_texts = store.texts()
+    sources.update({f"schemas/{n}": schema_texts[n] for n in sorted(schema_names) if n in schema_texts})
+    return CompiledPolicy(
+        program=spec.program,
+        version=spec.version,
+        title=spec.title,
+        effective_from=start,
+        effective_until=until,
+        tz=tz,
+        currency=spec.currency,
+        digest=_digest(sources),
+        decisions=decisions,
+        spec=spec,
+        sources=sources,
+        path=spec.doc.path,
+    )
+
+
+def _timestamp(spec: PolicySpec, name: str, errors: ErrorSet) -> datetime | None:
+    text = getattr(spec, name)
+    try:
+        return parse_timestamp(text)
+    except (TypeError, ValueError) as exc:
+        errors.add(PolicyCompileError("timestamp", f"{name}: {exc}", spec.where.child(name).location()))
+        return None
+
+
+def _digest(sources: Mapping[str, str]) -> str:
+    """``sha256:`` over the policy files and schemas, by name; a file's place on disk does not matter."""
+    hasher = hashlib.sha256()
+    for name in sorted(sources, key=lambda n: (not n.startswith("schemas/"), Path(n).name, n)):
+        label = name if name.startswith("schemas/") else Path(name).parent.name + "/" + Path(name).name
+        hasher.update(label.encode() + b"\0" + sources[name].encode() + b"\0")
+    return "sha256:" + hasher.hexdigest()

@@ -1,0 +1,159 @@
+"""The interpreter: resolve the version, validate and coerce the input, call the generated function.
+
+Evaluation never parses, reads files or compiles schemas: all of that happened at load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from policy_engine.compiled import CompiledDecision, CompiledPolicy, GeneratedCode
+from policy_engine.decision import Decision, Reason
+from policy_engine.errors import EvaluationError, InputError, InputProblem
+from policy_engine.expr.values import parse_timestamp, to_json_value
+from policy_engine.registry import Registry
+from policy_engine.schemas import validate_input
+
+__all__ = ("NOT_EVALUATED", "DecisionRequest", "decide", "evaluate")
+
+NOT_EVALUATED = "not evaluated"
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """One decision request, as the engine sees it (the server and CLI build it)."""
+
+    program: str
+    decision: str
+    input: Any
+    at: datetime
+    """The request time: the client's ``at``, or when the server received the request."""
+    version: str | None = None
+    explain: bool = False
+
+
+def decide(registry: Registry, request: DecisionRequest) -> Decision:
+    """Resolve the version that governs the request and evaluate it.
+
+    Raises:
+        NotFoundError: unknown program, version or decision.
+        InputError: the input fails the decision's schema, or no version is in force.
+        EvaluationError: the policy failed while evaluating (a policy bug).
+    """
+    as_of: datetime | None = None
+    pointer = "/at"
+    if request.version is None:
+        path = _as_of_path(registry, request.program, request.decision)
+        if path is None:
+            as_of = request.at
+        else:
+            pointer = "/input/" + "/".join(path)
+            as_of = _read_as_of(request.input, path, pointer)
+    policy, decision = registry.resolve(
+        request.program, request.decision, version=request.version, as_of=as_of, as_of_pointer=pointer
+    )
+    return evaluate(policy, decision, request.input, at=request.at, explain=request.explain)
+
+
+def _as_of_path(registry: Registry, program: str, decision: str) -> tuple[str, ...] | None:
+    for window in reversed(registry.program(program).windows):
+        compiled = window.policy.decisions.get(decision)
+        if compiled is not None:
+            return compiled.as_of_path
+    return None  # unknown decision: resolve() says so
+
+
+def _read_as_of(data: Any, path: tuple[str, ...], pointer: str) -> datetime:
+    value = data
+    for part in path:
+        if not isinstance(value, Mapping) or value.get(part) is None:
+            raise InputError([InputProblem(pointer, "is required: it decides which policy version applies")])
+        value = value[part]
+    if not isinstance(value, str):
+        raise InputError([InputProblem(pointer, "must be an RFC 3339 timestamp with an offset")])
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise InputError([InputProblem(pointer, str(exc))]) from exc
+
+
+def evaluate(
+    policy: CompiledPolicy, decision: CompiledDecision, data: Any, *, at: datetime, explain: bool = False
+) -> Decision:
+    """Evaluate one decision of one version on raw JSON input (numbers already Decimal)."""
+    if not isinstance(data, Mapping):
+        raise InputError([InputProblem("/input", "must be an object")])
+    problems = validate_input(decision.input_validator, data)
+    if problems:
+        raise InputError(problems)
+    values = decision.coerce(data)
+    values["at"] = at
+    trace: dict[Any, Any] = {}
+    code = decision.traced if explain else decision.plain
+    try:
+        matched, result, reasons = code.function(values, trace) if explain else code.function(values)
+    except Exception as exc:
+        raise _evaluation_error(policy, decision, code, exc) from exc
+    rule_ids = tuple(decision.rule_id(i) for i in matched)
+    return Decision(
+        program=policy.program,
+        version=policy.version,
+        policy_digest=policy.digest,
+        decision=decision.name,
+        evaluated_at=at,
+        tz=policy.tz,
+        result=result,
+        matched_rules=rule_ids,
+        reasons=tuple(Reason(rule, message) for rule, message in zip(rule_ids, reasons, strict=False)),
+        trace=_trace(decision, trace, matched) if explain else None,
+    )
+
+
+def _trace(decision: CompiledDecision, recorded: Mapping[Any, Any], matched: tuple[int, ...]) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for rule in decision.rules:
+        key = ("rule", rule.index)
+        if key not in recorded:
+            continue
+        values = [
+            {
+                "expr": decision.trace_texts[slot],
+                "value": to_json_value(recorded[slot], decision.tz) if slot in recorded else NOT_EVALUATED,
+            }
+            for slot in rule.trace_slots
+        ]
+        entry: dict[str, Any] = {"rule": rule.id, "matched": bool(recorded[key])}
+        if rule.condition is not None:
+            entry["condition"] = rule.condition
+        entry["values"] = values
+        entries.append(entry)
+    if -1 in matched:
+        entries.append({"rule": "otherwise", "matched": True, "values": []})
+    return entries
+
+
+def _evaluation_error(
+    policy: CompiledPolicy, decision: CompiledDecision, code: GeneratedCode, exc: BaseException
+) -> EvaluationError:
+    origin = None
+    tb: TracebackType | None = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == code.filename:
+            origin = code.origin_of_line(tb.tb_lineno) or origin
+        tb = tb.tb_next
+    cause = str(exc) or type(exc).__name__
+    if type(exc).__name__ not in cause and not cause.startswith("output field"):
+        cause = f"{type(exc).__name__}: {cause}"
+    label = origin.label if origin is not None else "unknown"
+    return EvaluationError(
+        program=policy.program,
+        version=policy.version,
+        decision=decision.name,
+        rule=label,
+        location=origin.location if origin is not None else None,
+        cause=cause,
+    )

@@ -1,0 +1,244 @@
+"""Assemble the compiled pieces of one decision into the source of one Python function, and build it.
+
+The function takes the coerced input (and, on the traced path, a trace dict) and returns
+``(matched rule indexes, result dict ready for JSON, reasons)``; index -1 is ``otherwise``.
+Each generated line remembers which rule, let or output it came from, so a failure at run time names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from policy_engine.errors import SourceLocation
+from policy_engine.expr.scope import input_name, let_name, result_name
+
+__all__ = (
+    "BranchCode",
+    "DecisionCode",
+    "DecisionFunction",
+    "LetCode",
+    "Origin",
+    "OutputCode",
+    "RuleCode",
+    "build_function",
+    "generate_source",
+)
+
+DecisionFunction = Callable[..., tuple[tuple[int, ...], dict[str, Any], tuple[str, ...]]]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a generated line comes from: a rule id (or ``otherwise``, ``let:x``, ``derive:x``) and place."""
+
+    label: str
+    location: SourceLocation | None
+
+
+@dataclass(frozen=True)
+class LetCode:
+    """One ``let``: its code and the lets it needs first."""
+
+    name: str
+    code: str
+    needs: frozenset[str]
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class OutputCode:
+    """One output value of a branch (or one ``derive``)."""
+
+    field: str
+    code: str
+    needs: frozenset[str]
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class BranchCode:
+    """What a rule (or ``otherwise``) answers: its output values and reason."""
+
+    outputs: tuple[OutputCode, ...]
+    reason: str
+    reason_needs: frozenset[str]
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class RuleCode:
+    """One rule: its condition (None: always) and its branch."""
+
+    index: int
+    condition: str | None
+    condition_needs: frozenset[str]
+    branch: BranchCode
+
+
+@dataclass(frozen=True)
+class DecisionCode:
+    """Everything needed to generate one decision function."""
+
+    name: str
+    inputs: tuple[str, ...]
+    lets: Mapping[str, LetCode]
+    rules: tuple[RuleCode, ...]
+    otherwise: BranchCode | None
+    derive: tuple[OutputCode, ...]
+    fields: tuple[str, ...]
+    """Output fields in schema order."""
+    formatters: Mapping[str, str]
+    """Output field → name of the global that formats it for JSON (absent: passed through)."""
+    hit: str = "first"
+    aggregate: Mapping[str, str] = field(default_factory=dict)
+    list_fields: frozenset[str] = frozenset()
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.origins: list[Origin | None] = []
+
+    def line(self, indent: int, text: str, origin: Origin | None = None) -> None:
+        self.lines.append("    " * indent + text)
+        self.origins.append(origin)
+
+
+class _Generator:
+    def __init__(self, code: DecisionCode, traced: bool) -> None:
+        self.code = code
+        self.traced = traced
+        self.out = _Writer()
+
+    def ensure_lets(self, names: frozenset[str], indent: int, done: set[str]) -> None:
+        for name in sorted(names):
+            if name in done:
+                continue
+            let = self.code.lets[name]
+            self.ensure_lets(let.needs, indent, done)
+            self.out.line(indent, f"{let_name(name)} = {let.code}", let.origin)
+            done.add(name)
+
+    def branch_values(self, branch: BranchCode, indent: int, done: set[str]) -> None:
+        local = set(done)
+        for output in branch.outputs:
+            self.ensure_lets(output.needs, indent, local)
+            self.out.line(indent, f"{result_name(output.field)} = {output.code}", output.origin)
+        self.ensure_lets(branch.reason_needs, indent, local)
+
+    def derive(self, indent: int, done: set[str]) -> None:
+        local = set(done)
+        for output in self.code.derive:
+            self.ensure_lets(output.needs, indent, local)
+            self.out.line(indent, f"{result_name(output.field)} = {output.code}", output.origin)
+
+    def result_dict(self) -> str:
+        items = []
+        for name in self.code.fields:
+            formatter = self.code.formatters.get(name)
+            value = result_name(name)
+            items.append(f"{name!r}: {formatter}({value}, {name!r})" if formatter else f"{name!r}: {value}")
+        return "{" + ", ".join(items) + "}"
+
+    def answer(self, indent: int, matched: str, reasons: str, origin: Origin) -> None:
+        self.out.line(indent, f"return ({matched}, {self.result_dict()}, {reasons})", origin)
+
+    def header(self) -> None:
+        params = "inp, tr" if self.traced else "inp"
+        self.out.line(0, f"def {self.code.name}({params}):")
+        for name in self.code.inputs:
+            self.out.line(1, f"{input_name(name)} = inp[{name!r}]")
+
+    def condition(self, rule: RuleCode) -> str:
+        assert rule.condition is not None
+        return f"_M(tr, {rule.index}, {rule.condition})" if self.traced else rule.condition
+
+    def first_hit(self) -> None:
+        done: set[str] = set()
+        for rule in self.code.rules:
+            branch = rule.branch
+            if rule.condition is None:
+                self.otherwise_like(rule.index, branch, 1, done, always=True)
+                return
+            self.ensure_lets(rule.condition_needs, 1, done)
+            self.out.line(1, f"if {self.condition(rule)}:", branch.origin)
+            self.otherwise_like(rule.index, branch, 2, done)
+        if self.code.otherwise is not None:
+            self.otherwise_like(-1, self.code.otherwise, 1, done)
+
+    def otherwise_like(
+        self, index: int, branch: BranchCode, indent: int, done: set[str], always: bool = False
+    ) -> None:
+        if always and self.traced:
+            self.out.line(indent, f"_M(tr, {index}, True)", branch.origin)
+        self.branch_values(branch, indent, done)
+        self.derive(indent, done | set())
+        self.answer(indent, f"({index},)", f"({branch.reason},)", branch.origin)
+
+    def collect(self) -> None:
+        done: set[str] = set()
+        self.out.line(1, "_m = []")
+        self.out.line(1, "_r = []")
+        for name in self.code.fields:
+            initial = "[]" if name in self.code.list_fields else "_UNSET"
+            self.out.line(1, f"a_{name} = {initial}")
+        for rule in self.code.rules:
+            branch = rule.branch
+            indent = 1
+            if rule.condition is not None:
+                self.ensure_lets(rule.condition_needs, 1, done)
+                self.out.line(1, f"if {self.condition(rule)}:", branch.origin)
+                indent = 2
+            elif self.traced:
+                self.out.line(1, f"_M(tr, {rule.index}, True)", branch.origin)
+            self.branch_values(branch, indent, done)
+            self.out.line(indent, f"_m.append({rule.index})", branch.origin)
+            self.out.line(indent, f"_r.append({branch.reason})", branch.origin)
+            for output in branch.outputs:
+                self.accumulate(output.field, indent, branch.origin)
+        if self.code.otherwise is not None:
+            self.out.line(1, "if not _m:")
+            self.otherwise_like(-1, self.code.otherwise, 2, done)
+        for name in self.code.fields:
+            if name not in {d.field for d in self.code.derive}:
+                self.out.line(1, f"{result_name(name)} = a_{name}")
+        self.derive(1, done)
+        self.answer(1, "tuple(_m)", "tuple(_r)", Origin("collect", None))
+
+    def accumulate(self, name: str, indent: int, origin: Origin) -> None:
+        value = result_name(name)
+        if name in self.code.list_fields:
+            self.out.line(indent, f"a_{name}.extend({value} or ())", origin)
+            return
+        how = self.code.aggregate.get(name, "last")
+        merged = {
+            "max": f"_bi_max(a_{name}, {value})",
+            "min": f"_bi_min(a_{name}, {value})",
+            "sum": f"(None if a_{name} is None or {value} is None else a_{name} + {value})",
+            "first": f"a_{name}",
+            "last": value,
+        }[how]
+        self.out.line(indent, f"a_{name} = {value} if a_{name} is _UNSET else {merged}", origin)
+
+    def generate(self) -> tuple[str, list[Origin | None]]:
+        self.header()
+        if self.code.hit == "collect":
+            self.collect()
+        else:
+            self.first_hit()
+        return "\n".join(self.out.lines) + "\n", self.out.origins
+
+
+def generate_source(code: DecisionCode, *, traced: bool = False) -> tuple[str, list[Origin | None]]:
+    """The Python source of a decision function, and the origin of each of its lines (0-based)."""
+    return _Generator(code, traced).generate()
+
+
+def build_function(source: str, name: str, namespace: dict[str, Any], filename: str) -> DecisionFunction:
+    """Compile generated source once and return the function it defines."""
+    module_globals: dict[str, Any] = {"__builtins__": {"int": int, "tuple": tuple}, **namespace}
+    exec(compile(source, filename, "exec"), module_globals)  # the source is generated, never user text
+    function: DecisionFunction = module_globals[name]
+    return function

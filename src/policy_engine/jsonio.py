@@ -1,0 +1,112 @@
+"""Strict JSON for decision requests: no duplicate keys, no NaN/Infinity, exact Decimals, bounded size.
+
+Used by the CLI and the server alike, so a body means the same thing wherever it is sent.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from policy_engine.errors import InputError, InputProblem
+
+__all__ = ("MAX_DEPTH", "MAX_NUMBER_CHARS", "dumps", "loads_strict")
+
+MAX_DEPTH = 64
+MAX_NUMBER_CHARS = 40
+
+
+class _Reject(ValueError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Reject(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _number(text: str) -> Decimal:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _Reject(f"number with more than {MAX_NUMBER_CHARS} characters")
+    return Decimal(text)
+
+
+def _integer(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _Reject(f"number with more than {MAX_NUMBER_CHARS} characters")
+    return int(text)
+
+
+def _constant(name: str) -> Any:
+    raise _Reject(f"{name} is not valid JSON; send a number or null")
+
+
+def _depth(text: str) -> int:
+    """Deepest nesting of [ and { outside strings, counted without parsing."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def loads_strict(data: bytes | str, *, pointer: str = "") -> Any:
+    """Decode a JSON document strictly; numbers become Decimal (integers int), never float.
+
+    Raises:
+        InputError: with a pointer and a message saying what is wrong and where (line and column).
+    """
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError([InputProblem(pointer, f"body is not valid UTF-8 (byte {exc.start})")]) from exc
+    else:
+        text = data
+    if _depth(text) > MAX_DEPTH:
+        raise InputError([InputProblem(pointer, f"JSON is nested deeper than {MAX_DEPTH} levels")])
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_pairs,
+            parse_float=_number,
+            parse_int=_integer,
+            parse_constant=_constant,
+        )
+    except _Reject as exc:
+        raise InputError([InputProblem(pointer, f"body is not acceptable JSON: {exc}")]) from exc
+    except json.JSONDecodeError as exc:
+        message = f"body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        raise InputError([InputProblem(pointer, message)]) from exc
+    except RecursionError as exc:
+        raise InputError([InputProblem(pointer, "JSON is nested too deeply")]) from exc
+
+
+def _default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def dumps(value: Any, *, indent: int | None = None) -> str:
+    """JSON text of an answer: UTF-8 characters kept, Decimals as strings."""
+    return json.dumps(value, ensure_ascii=False, indent=indent, default=_default)

@@ -1,0 +1,165 @@
+"""Every version of every program, immutable; resolves which version decides a request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from policy_engine.compiled import CompiledDecision, CompiledPolicy
+from policy_engine.errors import InputError, InputProblem, NotFoundError, PolicyCompileError, PolicyError
+
+__all__ = ("ProgramVersions", "Registry", "VersionWindow")
+
+
+@dataclass(frozen=True)
+class VersionWindow:
+    """One version and the time it is in force: [start, end)."""
+
+    policy: CompiledPolicy
+    start: datetime
+    end: datetime | None
+
+    def contains(self, moment: datetime) -> bool:
+        """Whether the version is in force at ``moment``."""
+        return self.start <= moment and (self.end is None or moment < self.end)
+
+
+@dataclass(frozen=True)
+class ProgramVersions:
+    """The versions of one program, oldest first."""
+
+    program: str
+    windows: tuple[VersionWindow, ...]
+
+    @property
+    def latest(self) -> CompiledPolicy:
+        """The version that starts last."""
+        return self.windows[-1].policy
+
+    @property
+    def title(self) -> str | None:
+        """The program's title, as its latest version gives it."""
+        return self.latest.title
+
+    def version(self, version: str) -> CompiledPolicy | None:
+        """One version by name."""
+        for window in self.windows:
+            if window.policy.version == version:
+                return window.policy
+        return None
+
+    def in_force(self, moment: datetime) -> CompiledPolicy | None:
+        """The version in force at ``moment``, if any."""
+        for window in self.windows:
+            if window.contains(moment):
+                return window.policy
+        return None
+
+    def decision_names(self) -> list[str]:
+        """Every decision any version has, in first-seen order."""
+        names: dict[str, None] = {}
+        for window in self.windows:
+            names.update(dict.fromkeys(window.policy.decisions))
+        return list(names)
+
+
+class Registry:
+    """Immutable: built once from compiled policies, swapped whole on reload."""
+
+    def __init__(self, programs: Mapping[str, ProgramVersions]) -> None:
+        self._programs = dict(programs)
+
+    @classmethod
+    def build(cls, policies: Iterable[CompiledPolicy]) -> tuple[Registry, list[PolicyError]]:
+        """Order each program's versions and check that their windows do not overlap."""
+        errors: list[PolicyError] = []
+        by_program: dict[str, list[CompiledPolicy]] = {}
+        for policy in policies:
+            by_program.setdefault(policy.program, []).append(policy)
+        programs: dict[str, ProgramVersions] = {}
+        for program, versions in sorted(by_program.items()):
+            versions.sort(key=lambda p: (p.effective_from, p.version))
+            windows = []
+            for index, policy in enumerate(versions):
+                following = versions[index + 1] if index + 1 < len(versions) else None
+                end = policy.effective_until
+                if following is not None:
+                    if following.effective_from == policy.effective_from:
+                        errors.append(_overlap(following, policy))
+                    if end is not None and end > following.effective_from:
+                        errors.append(_overlap(following, policy))
+                    end = following.effective_from if end is None else min(end, following.effective_from)
+                windows.append(VersionWindow(policy, policy.effective_from, end))
+            programs[program] = ProgramVersions(program, tuple(windows))
+        return cls(programs), errors
+
+    @property
+    def programs(self) -> Mapping[str, ProgramVersions]:
+        """Every program by id."""
+        return self._programs
+
+    def program(self, program: str) -> ProgramVersions:
+        """One program; NotFoundError when there is none."""
+        found = self._programs.get(program)
+        if found is None:
+            known = ", ".join(sorted(self._programs)) or "none"
+            raise NotFoundError(f"unknown program {program!r} (programs: {known})", "/program")
+        return found
+
+    def policy(self, program: str, version: str) -> CompiledPolicy:
+        """One version of one program; NotFoundError when there is none."""
+        versions = self.program(program)
+        policy = versions.version(version)
+        if policy is None:
+            known = ", ".join(w.policy.version for w in versions.windows)
+            raise NotFoundError(f"{program} has no version {version!r} (versions: {known})", "/version")
+        return policy
+
+    def digests(self) -> dict[str, str]:
+        """``program@version`` → digest, for health and reload reports."""
+        return {
+            f"{name}@{w.policy.version}": w.policy.digest for name, p in self._programs.items() for w in p.windows
+        }
+
+    def resolve(
+        self, program: str, decision: str, *, version: str | None, as_of: datetime | None, as_of_pointer: str
+    ) -> tuple[CompiledPolicy, CompiledDecision]:
+        """The version that decides: the one named, else the one in force at ``as_of``.
+
+        Raises:
+            NotFoundError: unknown program, version or decision.
+            InputError: no version in force at ``as_of``.
+        """
+        versions = self.program(program)
+        if decision not in versions.decision_names():
+            known = ", ".join(versions.decision_names())
+            raise NotFoundError(f"{program} has no decision {decision!r} (decisions: {known})", "/decision")
+        if version is not None:
+            policy = self.policy(program, version)
+        else:
+            assert as_of is not None
+            found = versions.in_force(as_of)
+            if found is None:
+                first = versions.windows[0].start.isoformat()
+                raise InputError(
+                    [InputProblem(as_of_pointer, f"no version of {program} is in force at {as_of.isoformat()} (the first starts {first})")]
+                )
+            policy = found
+        compiled = policy.decisions.get(decision)
+        if compiled is None and version is None:
+            raise InputError(
+                [InputProblem(as_of_pointer, f"{program} {policy.version}, in force at that time, has no decision {decision!r}")]
+            )
+        if compiled is None:
+            raise NotFoundError(f"{program} version {policy.version} has no decision {decision!r}", "/decision")
+        return policy, compiled
+
+
+def _overlap(later: CompiledPolicy, earlier: CompiledPolicy) -> PolicyError:
+    return PolicyCompileError(
+        "version-overlap",
+        f"{later.program} {later.version} starts at {later.effective_from.isoformat()}, while {earlier.version} "
+        "is still in force; effective windows must not overlap",
+        later.spec.where.child("effective_from").location(),
+    )

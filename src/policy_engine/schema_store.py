@@ -1,0 +1,65 @@
+"""Decision input and output schemas, loaded and compiled once per file and shared by every version."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema.protocols import Validator
+
+from policy_engine.coerce import Coercer, build_coercer
+from policy_engine.expr.types import Kind, Type, type_of_schema
+from policy_engine.schemas import SchemaFileError, compile_validator, load_schema
+
+__all__ = ("LoadedSchema", "SchemaStore")
+
+
+@dataclass(frozen=True)
+class LoadedSchema:
+    """One decision schema file: its text (for the digest), schema, validator, type and input coercer."""
+
+    name: str
+    """``<program>/<file>``, relative to ``schemas/``."""
+    text: str
+    schema: Mapping[str, Any]
+    validator: Validator
+    type: Type
+    coercer: Coercer
+
+
+class SchemaStore:
+    """Loads ``schemas/<program>/<file>`` on first use and keeps it for the rest of the load."""
+
+    def __init__(self, schemas_dir: Path) -> None:
+        self.schemas_dir = schemas_dir
+        self._cache: dict[str, LoadedSchema | str] = {}
+
+    def load(self, program: str, file_name: str) -> LoadedSchema | str:
+        """The loaded schema, or a message saying why it cannot be used."""
+        name = f"{program}/{file_name}"
+        cached = self._cache.get(name)
+        if cached is None:
+            cached = self._load(name, file_name)
+            self._cache[name] = cached
+        return cached
+
+    def _load(self, name: str, file_name: str) -> LoadedSchema | str:
+        if "/" in file_name or "\\" in file_name or file_name.startswith("."):
+            return f"schema {file_name!r}: name a file in schemas/{name.split('/')[0]}/ (no folders)"
+        path = self.schemas_dir / name
+        try:
+            schema = load_schema(path)
+            validator = compile_validator(schema)
+        except SchemaFileError as exc:
+            return str(exc)
+        type_ = type_of_schema(schema)
+        if type_.kind is not Kind.OBJECT:
+            return f"schema {name} must describe an object (type: object with properties)"
+        text = path.read_text(encoding="utf-8")
+        return LoadedSchema(name, text, schema, validator, type_, build_coercer(type_))
+
+    def texts(self) -> dict[str, str]:
+        """Every schema loaded so far, by name."""
+        return {name: s.text for name, s in self._cache.items() if isinstance(s, LoadedSchema)}
