@@ -66,62 +66,81 @@ def build_coercer(type_: Type) -> Coercer:
     return {Kind.MONEY: _money, Kind.DECIMAL: _decimal, Kind.TIMESTAMP: _timestamp}.get(kind, _identity)
 
 
-def output_formatter(type_: Type, tz: ZoneInfo) -> Callable[[Any, str], Any] | None:
-    """A function that turns one output value into its JSON form, checking it fits; None when none is needed."""
-    kind = type_.kind
-    nullable = type_.nullable
+Formatter = Callable[[Any, str], Any]
 
-    def check_null(value: Any, name: str) -> bool:
+
+def _null_check(nullable: bool) -> Callable[[Any, str], bool]:
+    def is_null(value: Any, name: str) -> bool:
         if value is None:
             if nullable:
                 return True
             raise OutputValueError(f"output field {name} cannot be null")
         return False
 
-    if kind is Kind.MONEY:
+    return is_null
 
-        def fmt_money(value: Any, name: str) -> Any:
-            if check_null(value, name):
-                return None
-            if isinstance(value, bool) or not isinstance(value, Decimal | int):
-                raise OutputValueError(f"output field {name} must be an amount, got {value!r}")
-            return format_money(Decimal(value))
 
-        return fmt_money
-    if kind is Kind.TIMESTAMP:
+def _money_formatter(is_null: Callable[[Any, str], bool], tz: ZoneInfo) -> Formatter:
+    def fmt_money(value: Any, name: str) -> Any:
+        if is_null(value, name):
+            return None
+        if isinstance(value, bool) or not isinstance(value, Decimal | int):
+            raise OutputValueError(f"output field {name} must be an amount, got {value!r}")
+        return format_money(Decimal(value))
 
-        def fmt_timestamp(value: Any, name: str) -> Any:
-            if check_null(value, name):
-                return None
-            if not isinstance(value, datetime):
-                raise OutputValueError(f"output field {name} must be a timestamp, got {value!r}")
-            return format_timestamp(value, tz)
+    return fmt_money
 
-        return fmt_timestamp
-    if kind is Kind.INTEGER:
 
-        def fmt_integer(value: Any, name: str) -> Any:
-            if check_null(value, name):
-                return None
-            if isinstance(value, bool) or not isinstance(value, Decimal | int) or value != int(value):
-                raise OutputValueError(f"output field {name} must be a whole number, got {value!r}")
-            return int(value)
+def _timestamp_formatter(is_null: Callable[[Any, str], bool], tz: ZoneInfo) -> Formatter:
+    def fmt_timestamp(value: Any, name: str) -> Any:
+        if is_null(value, name):
+            return None
+        if not isinstance(value, datetime):
+            raise OutputValueError(f"output field {name} must be a timestamp, got {value!r}")
+        return format_timestamp(value, tz)
 
-        return fmt_integer
-    if kind is Kind.LIST:
+    return fmt_timestamp
+
+
+def _integer_formatter(is_null: Callable[[Any, str], bool], tz: ZoneInfo) -> Formatter:
+    def fmt_integer(value: Any, name: str) -> Any:
+        if is_null(value, name):
+            return None
+        if isinstance(value, bool) or not isinstance(value, Decimal | int) or value != int(value):
+            raise OutputValueError(f"output field {name} must be a whole number, got {value!r}")
+        return int(value)
+
+    return fmt_integer
+
+
+def _required_formatter(is_null: Callable[[Any, str], bool], tz: ZoneInfo) -> Formatter:
+    def fmt_required(value: Any, name: str) -> Any:
+        is_null(value, name)
+        return value
+
+    return fmt_required
+
+
+_FORMATTERS = {
+    Kind.MONEY: _money_formatter,
+    Kind.TIMESTAMP: _timestamp_formatter,
+    Kind.INTEGER: _integer_formatter,
+}
+
+
+def output_formatter(type_: Type, tz: ZoneInfo) -> Formatter | None:
+    """A function turning one output value into its JSON form, checking it fits; None when none is needed."""
+    is_null = _null_check(type_.nullable)
+    if type_.kind is Kind.LIST:
         item = output_formatter(type_.item, tz) if type_.item is not None else None
 
         def fmt_list(value: Any, name: str) -> Any:
-            if check_null(value, name):
+            if is_null(value, name):
                 return None
             return [item(v, name) for v in value] if item is not None else list(value)
 
         return fmt_list
-    if not nullable:
-
-        def fmt_required(value: Any, name: str) -> Any:
-            check_null(value, name)
-            return value
-
-        return fmt_required
-    return None
+    factory = _FORMATTERS.get(type_.kind)
+    if factory is not None:
+        return factory(is_null, tz)
+    return None if type_.nullable else _required_formatter(is_null, tz)

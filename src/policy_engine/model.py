@@ -181,7 +181,9 @@ def _lets(raw: Mapping[str, Any] | None, where: Where) -> dict[str, LetSpec]:
 
 def _decision(name: str, raw: Mapping[str, Any], where: Where) -> DecisionSpec:
     rules = tuple(_rule(r, where.child("rules", i)) for i, r in enumerate(raw.get("rules") or ()))
-    removed = tuple((rid, where.child("remove_rules", i)) for i, rid in enumerate(raw.get("remove_rules") or ()))
+    removed = tuple(
+        (rid, where.child("remove_rules", i)) for i, rid in enumerate(raw.get("remove_rules") or ())
+    )
     return DecisionSpec(
         name=name,
         where=where,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -51,37 +51,64 @@ class _BadValue(ValueError):
     pass
 
 
+def _money(raw: Any) -> Any:
+    if not isinstance(raw, Decimal):
+        raise _BadValue("a money value is a number such as 300.00")
+    try:
+        return parse_money(raw)
+    except ValueError as exc:
+        raise _BadValue(str(exc)) from exc
+
+
+def _number(raw: Any) -> Decimal:
+    if not isinstance(raw, Decimal):
+        raise _BadValue("this value must be a number")
+    return raw
+
+
+def _whole(raw: Any) -> int:
+    if not isinstance(raw, Decimal) or raw != raw.to_integral_value():
+        raise _BadValue("this value must be a whole number")
+    return int(raw)
+
+
+def _days(raw: Any) -> int:
+    days = _whole(raw)
+    if days < 0:
+        raise _BadValue("days cannot be negative")
+    return days
+
+
+def _boolean(raw: Any) -> bool:
+    if not isinstance(raw, bool):
+        raise _BadValue("a boolean is true or false")
+    return raw
+
+
+def _string(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise _BadValue(f'a string value must be text; quote it: "{raw}"')
+    return raw
+
+
+_CONVERTERS: Mapping[str, Callable[[Any], Any]] = {
+    "money": _money,
+    "decimal": _number,
+    "percent": lambda raw: _number(raw) / 100,
+    "integer": _whole,
+    "days": _days,
+    "duration": lambda raw: parse_duration(str(raw)),
+    "time_of_day": lambda raw: parse_time_of_day(str(raw)),
+    "boolean": _boolean,
+    "string": _string,
+}
+
+
 def _scalar(kind: str, raw: Any) -> Any:
-    if kind == "money":
-        if not isinstance(raw, Decimal):
-            raise _BadValue("a money value is a number such as 300.00")
-        try:
-            return parse_money(raw)
-        except ValueError as exc:
-            raise _BadValue(str(exc)) from exc
-    if kind in ("decimal", "percent"):
-        if not isinstance(raw, Decimal):
-            raise _BadValue(f"a {kind} value is a number")
-        return raw / 100 if kind == "percent" else raw
-    if kind in ("integer", "days"):
-        if not isinstance(raw, Decimal) or raw != raw.to_integral_value():
-            raise _BadValue(f"{kind} needs a whole number")
-        if kind == "days" and raw < 0:
-            raise _BadValue("days cannot be negative")
-        return int(raw)
-    if kind == "duration":
-        return parse_duration(str(raw))
-    if kind == "time_of_day":
-        return parse_time_of_day(str(raw))
-    if kind == "boolean":
-        if not isinstance(raw, bool):
-            raise _BadValue("a boolean is true or false")
-        return raw
-    if kind == "string":
-        if not isinstance(raw, str):
-            raise _BadValue(f'a string value must be text; quote it: "{raw}"')
-        return raw
-    raise _BadValue(f"unknown param type {kind}")
+    converter = _CONVERTERS.get(kind)
+    if converter is None:
+        raise _BadValue(f"unknown param type {kind}")
+    return converter(raw)
 
 
 def _table(spec: ParamSpec) -> tuple[dict[Any, dict[str, Any]], Type]:

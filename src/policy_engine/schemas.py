@@ -312,19 +312,20 @@ def _one_of(error: ValidationError, validator: Validator, policy: bool) -> Itera
         present = [k for k in keys if k in instance]
         if len(present) == 1:
             index = keys.index(present[0])
-            for sub in error.context:
-                if sub.relative_schema_path and sub.relative_schema_path[0] == index:
-                    yield from _leaves(sub, validator, policy)
-            return
+            subs = [e for e in error.context if e.relative_schema_path and e.relative_schema_path[0] == index]
+            for sub in subs:
+                yield from _leaves(sub, validator, policy)
+            if subs:
+                return
         noun = str(holder.get("title", "value")).lower()
         article = "an" if noun[:1] in "aeiou" else "a"
         head = f"{article} {noun} needs exactly one type key: {', '.join(str(k) for k in keys)}"
         if present:
             yield _Leaf("schema-value", path, f"{head} (it has {_join(present, 'and')})")
             return
-        suggestion = next(
-            (s for k in instance if (s := did_you_mean(str(k), [str(k) for k in keys])) is not None), None
-        )
+        type_keys = [str(k) for k in keys]
+        guesses = (did_you_mean(str(name), type_keys) for name in instance)
+        suggestion = next((g for g in guesses if g is not None), None)
         message = head if suggestion is not None else f"{head} (it has none)"
         yield _Leaf("schema-required", path, message, suggestion=suggestion)
         return
@@ -334,7 +335,7 @@ def _one_of(error: ValidationError, validator: Validator, policy: bool) -> Itera
         yield _Leaf("schema-value", path, "does not match any of the allowed forms")
 
 
-def _leaves(error: ValidationError, validator: Validator, policy: bool) -> Iterator[_Leaf]:  # noqa: C901
+def _leaves(error: ValidationError, validator: Validator, policy: bool) -> Iterator[_Leaf]:
     """The plain-words problems of one validation error (several for several unknown fields)."""
     kind = str(error.validator)
     value: Any = error.validator_value
@@ -342,7 +343,8 @@ def _leaves(error: ValidationError, validator: Validator, policy: bool) -> Itera
     schema = _schema(error)
     path = tuple(error.absolute_path)
     code = _CODES.get(kind, "schema-value")
-    if "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
+    schema_path = error.absolute_schema_path
+    if len(schema_path) >= 2 and schema_path[-2] == "propertyNames" and isinstance(instance, str):
         # A map key failed: point at the key itself.
         reason = schema.get("patternErrorMessage") or f"must match the pattern {schema.get('pattern')}"
         yield _Leaf(code, (*path, instance), f'name "{instance}" {reason}', field=instance)
@@ -362,29 +364,32 @@ def _leaves(error: ValidationError, validator: Validator, policy: bool) -> Itera
         yield _Leaf(code, path, _type_message(error, policy))
     elif kind == "enum":
         options = [_show(v) for v in value]
-        guess = (
-            did_you_mean(instance, [o for o in options if o != "null"]) if isinstance(instance, str) else None
-        )
+        names = [o for o in options if o != "null"]
+        guess = did_you_mean(instance, names) if isinstance(instance, str) else None
         yield _Leaf(code, path, f"must be one of: {', '.join(options)}", suggestion=guess)
-    elif kind == "const":
-        yield _Leaf(code, path, f"must be {_show(value)}")
-    elif kind == "pattern":
-        yield _Leaf(code, path, schema.get("patternErrorMessage") or f"must match the pattern {value}")
-    elif kind == "format":
-        yield _Leaf(code, path, _FORMAT_MESSAGES.get(str(value), f"must be a valid {value}"))
-    elif kind in {"minLength", "minProperties"} and value == 1:
-        message = "must not be empty"
-        if kind == "minProperties" and schema.get("properties"):
-            message = f"must give at least one of: {', '.join(schema['properties'])}"
-        yield _Leaf(code, path, message)
     elif kind == "minimum" and schema.get("format") == "money":
         return  # the money format's message already says "non-negative"
-    elif kind in _BOUNDS:
-        yield _Leaf(code, path, _BOUNDS[kind].format(_show(value)))
-    elif kind == "uniqueItems":
-        yield _Leaf(code, path, "must not contain the same item twice")
     else:
-        yield _Leaf(code, path, error.message)
+        yield _Leaf(code, path, _value_message(error, kind, value, schema))
+
+
+def _value_message(error: ValidationError, kind: str, value: Any, schema: Mapping[str, Any]) -> str:
+    """The words for a keyword that constrains a single value: const, pattern, format, bounds, sizes."""
+    if kind == "const":
+        return f"must be {_show(value)}"
+    if kind == "pattern":
+        return str(schema.get("patternErrorMessage") or f"must match the pattern {value}")
+    if kind == "format":
+        return _FORMAT_MESSAGES.get(str(value), f"must be a valid {value}")
+    if kind == "minProperties" and value == 1 and schema.get("properties"):
+        return f"must give at least one of: {', '.join(schema['properties'])}"
+    if kind in {"minLength", "minProperties"} and value == 1:
+        return "must not be empty"
+    if kind in _BOUNDS:
+        return _BOUNDS[kind].format(_show(value))
+    if kind == "uniqueItems":
+        return "must not contain the same item twice"
+    return error.message
 
 
 def _pointer(path: Sequence[str | int]) -> str:

@@ -147,7 +147,8 @@ def test_min_max(args: tuple[Any, ...], smallest: object, largest: object) -> No
 def test_min_max_over_generators() -> None:
     assert bi_min(x * 2 for x in [D(3), D(1)]) == D(2)
     assert bi_max(x for x in [D(3), D(1)]) == D(3)
-    assert bi_max(x for x in []) is None
+    nothing: list[Decimal] = []
+    assert bi_max(x for x in nothing) is None
 
 
 def test_min_max_keep_money_exact() -> None:

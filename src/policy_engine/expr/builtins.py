@@ -306,9 +306,7 @@ def bi_coalesce(*args: Any) -> Any:
     return None
 
 
-def bi_lookup(
-    table: Mapping[object, Mapping[str, object]] | None, key: object
-) -> Mapping[str, object] | None:
+def bi_lookup(table: Mapping[Any, Mapping[str, object]] | None, key: object) -> Mapping[str, object] | None:
     """``lookup(table, key)``: the row of a table param whose key column equals ``key``.
 
     Args:
