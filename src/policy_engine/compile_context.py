@@ -67,8 +67,8 @@ class CompileContext:
         if not trace:
             for problem in compiler.problems:
                 self._problem(problem, where, offset)
-            if result is not None:
-                self.usage.merge(result.usage)
+            # Names used before a problem still count as used: no "unused param" on top of the real error.
+            self.usage.merge(compiler.usage)
         return result
 
     # -- stages -----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from policy_engine.expr.function import (
 )
 from policy_engine.expr.scope import RESERVED_NAMES, ConstantPool, Scope, Usage
 from policy_engine.expr.syntax import ExprProblem, parse_expression
-from policy_engine.expr.types import TIMESTAMP, Kind, Type
+from policy_engine.expr.types import ANY, TIMESTAMP, Kind, Type
 from policy_engine.model import DecisionSpec, PolicySpec, RuleSpec
 from policy_engine.params import ParamValue
 from policy_engine.runtime import runtime_namespace
@@ -171,6 +171,7 @@ class DecisionCompiler(BranchCompiler):
             let = specs[name]
             compiled = self.expression(let.text, let.where, Scope(scope.inputs, scope.params, dict(types)))
             if compiled is None:
+                types[name] = ANY  # known but broken: its uses should not add "unknown name" errors
                 continue
             types[name] = compiled.type
             lets[name] = LetCode(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import DecimalException
 from types import TracebackType
 from typing import Any
 
@@ -146,6 +147,8 @@ def _evaluation_error(
             origin = code.origin_of_line(tb.tb_lineno) or origin
         tb = tb.tb_next
     cause = str(exc) or type(exc).__name__
+    if isinstance(exc, DecimalException) and exc.args and isinstance(exc.args[0], list):
+        cause = ", ".join(getattr(s, "__name__", str(s)) for s in exc.args[0])  # decimal's list of signals
     if type(exc).__name__ not in cause and not cause.startswith("output field"):
         cause = f"{type(exc).__name__}: {cause}"
     label = origin.label if origin is not None else "unknown"

@@ -11,6 +11,9 @@ from policy_engine.model import DecisionSpec, PolicySpec, RuleSpec
 
 __all__ = ("resolve_extends",)
 
+_INHERITED = ("timezone", "currency", "title")
+"""Version-level fields a version that ``extends`` takes from its base unless it gives them itself."""
+
 
 def resolve_extends(
     policies: Mapping[tuple[str, str], PolicySpec],
@@ -39,7 +42,8 @@ def _merge_chain(
     where = spec.where.child("extends")
     base_key = (spec.program, spec.extends)
     if base_key in seen or base_key == key:
-        chain = " → ".join(v for _, v in (*seen, key, base_key))
+        path = (*seen, key)
+        chain = " → ".join(v for _, v in (*path[path.index(base_key) :], base_key))
         errors.append(PolicyCompileError("extends-cycle", f"extends forms a cycle: {chain}", where.location()))
         return None
     base_spec = policies.get(base_key)
@@ -83,7 +87,8 @@ def _merge(base: PolicySpec, child: PolicySpec, errors: list[PolicyError]) -> Po
     for name, decision in child.decisions.items():
         parent = base.decisions.get(name)
         decisions[name] = decision if parent is None else _merge_decision(parent, decision, errors)
-    return replace(child, params={**base.params, **child.params}, decisions=decisions)
+    unset = {name: getattr(base, name) for name in _INHERITED if name not in child.doc.data}
+    return replace(child, params={**base.params, **child.params}, decisions=decisions, **unset)
 
 
 def _merge_decision(base: DecisionSpec, child: DecisionSpec, errors: list[PolicyError]) -> DecisionSpec:

@@ -139,6 +139,8 @@ class PolicySpec:
     source: str | None
     params: Mapping[str, ParamSpec]
     decisions: Mapping[str, DecisionSpec]
+    assumptions: Mapping[str, str] = field(default_factory=dict)
+    """Notes on version-level values no source gives (``effective_from`` …), shown by the API."""
 
     @property
     def where(self) -> Where:
@@ -222,4 +224,5 @@ def policy_from_document(doc: SourceDocument) -> PolicySpec:
         source=data.get("source"),
         params=params,
         decisions=decisions,
+        assumptions=dict(data.get("assumptions") or {}),
     )

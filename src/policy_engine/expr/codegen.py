@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import NoReturn
 
 from policy_engine.errors import did_you_mean
@@ -47,7 +48,9 @@ MAX_DIGITS = 30
 MAX_POWER = 64
 MAX_STRING = 1000
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
-_ZONED = frozenset({"local_date", "local_time", "start_of_day", "end_of_day", "days_between", "day_window_end"})
+_ZONED = frozenset(
+    {"local_date", "local_time", "start_of_day", "end_of_day", "days_between", "day_window_end"}
+)
 _BINOPS: dict[type[ast.operator], str] = {
     ast.Add: "+",
     ast.Sub: "-",
@@ -138,18 +141,53 @@ class ExprCompiler:
         try:
             code, type_ = self.visit(self.parsed.tree)
         except _Abort:
+            self._note_names_used()
             return None
         except RecursionError:
             self.problems.append(ExprProblem("expression-too-deep", "expression is nested too deeply", 0))
             return None
+        if not _compiles(code):
+            self.problems.append(ExprProblem("expression-too-deep", "expression is nested too deeply", 0))
+            return None
         return CompiledExpr(code, type_, self.usage, self.slots)
+
+    def _note_names_used(self) -> None:
+        """After a problem, still count the params and lets the expression names.
+
+        So an expression's real problem is not joined by "unused param" warnings.
+        """
+        for node in ast.walk(self.parsed.tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "params"
+            ):
+                if node.attr in self.scope.params:
+                    self.usage.params.add(node.attr)
+            elif isinstance(node, ast.Name) and node.id in self.scope.lets:
+                self.usage.lets.add(node.id)
 
     # -- dispatch ---------------------------------------------------------------------------------
 
-    def fail(self, node: ast.AST, message: str, code: str = "expression", suggestion: str | None = None) -> NoReturn:
-        """Record a located problem and abandon this expression."""
-        self.problems.append(ExprProblem(code, message, self.parsed.offset(node), suggestion))
+    def fail(
+        self,
+        node: ast.AST,
+        message: str,
+        code: str = "expression",
+        suggestion: str | None = None,
+        offset: int | None = None,
+    ) -> NoReturn:
+        """Record a problem located at ``node`` (or at ``offset``) and abandon this expression."""
+        where = self.parsed.offset(node) if offset is None else offset
+        self.problems.append(ExprProblem(code, message, where, suggestion))
         raise _Abort
+
+    def _attr_offset(self, node: ast.Attribute) -> int:
+        """The offset of the field name of ``node``: ``amout`` in ``order.amout``, not ``order``."""
+        text = self.parsed.source_of(node)
+        after_dot = text.rfind(".") + 1
+        name = text[after_dot:]
+        return self.parsed.offset(node) + after_dot + len(name) - len(name.lstrip())
 
     def visit(self, node: ast.AST) -> tuple[str, Type]:
         """Compile one node, wrapping it for the trace where a trace is being built."""
@@ -159,7 +197,12 @@ class ExprCompiler:
             message = _FORBIDDEN.get(name, f"{_describe(node)} is not allowed in policy expressions")
             self.fail(node, message, "expression-not-allowed")
         code, type_ = method(node)
-        if self.trace is not None and not self._in_comprehension and not _is_literal(node) and node not in self._quiet:
+        if (
+            self.trace is not None
+            and not self._in_comprehension
+            and not _is_literal(node)
+            and node not in self._quiet
+        ):
             slot = self.trace.register(self.parsed.source_of(node))
             self.slots.append(slot)
             code = f"_T(tr, {slot}, {code})"
@@ -215,7 +258,8 @@ class ExprCompiler:
     def visit_Attribute(self, node: ast.Attribute) -> tuple[str, Type]:
         """Field access on input objects, params, table rows and (in derive) the result."""
         if node.attr.startswith("_"):
-            self.fail(node, f"attribute {node.attr} is not allowed: names starting with _ are reserved", "dunder")
+            message = f"attribute {node.attr} is not allowed: names starting with _ are reserved"
+            self.fail(node, message, "dunder", offset=self._attr_offset(node))
         base = node.value
         if isinstance(base, ast.Name) and base.id == "params":
             return self._param(node)
@@ -228,15 +272,19 @@ class ExprCompiler:
             return f"{self._nullsafe(code, parent)}[{node.attr!r}]", ANY
         if parent.kind is not Kind.OBJECT:
             what = self.parsed.source_of(base)
-            self.fail(node, f"{what} is a {parent.describe()}; only objects have fields", "not-an-object")
+            message = f"{what} is a {parent.describe()}; only objects have fields"
+            self.fail(node, message, "not-an-object", offset=self._attr_offset(node))
         field = parent.field(node.attr)
         if field is None:
             path = self.parsed.source_of(base)
             suggestion = did_you_mean(node.attr, parent.field_names)
             full = f"{path}.{suggestion}" if suggestion else None
             hint = f"; did you mean {full}?" if full else ""
-            self.fail(node, f"unknown field {path}.{node.attr}{hint}", "unknown-field", full)
-        return f"{self._nullsafe(code, parent)}[{node.attr!r}]", field.or_null(field.nullable or parent.nullable)
+            message = f"unknown field {path}.{node.attr}{hint}"
+            self.fail(node, message, "unknown-field", full, self._attr_offset(node))
+        return f"{self._nullsafe(code, parent)}[{node.attr!r}]", field.or_null(
+            field.nullable or parent.nullable
+        )
 
     def _param(self, node: ast.Attribute) -> tuple[str, Type]:
         name = node.attr
@@ -245,7 +293,8 @@ class ExprCompiler:
             suggestion = did_you_mean(name, self.scope.params)
             full = f"params.{suggestion}" if suggestion else None
             hint = f"; did you mean {full}?" if full else ""
-            self.fail(node, f"unknown param params.{name}{hint}", "unknown-param", full)
+            message = f"unknown param params.{name}{hint}"
+            self.fail(node, message, "unknown-param", full, self._attr_offset(node))
         self.usage.params.add(name)
         return param_name(name), type_
 
@@ -255,7 +304,8 @@ class ExprCompiler:
         if type_ is None:
             suggestion = did_you_mean(node.attr, self.scope.result)
             full = f"result.{suggestion}" if suggestion else None
-            self.fail(node, f"unknown output field result.{node.attr}", "unknown-field", full)
+            message = f"unknown output field result.{node.attr}"
+            self.fail(node, message, "unknown-field", full, self._attr_offset(node))
         self.usage.results.add(node.attr)
         return result_name(node.attr), type_
 
@@ -308,20 +358,33 @@ class ExprCompiler:
         result = arithmetic_result(op, ltype, rtype)
         if result is None:
             self.fail(node, f"cannot apply {op} to {ltype.describe()} and {rtype.describe()}", "type")
-        if ltype.kind is Kind.DURATION and rtype.kind is Kind.INTEGER:
-            right = f"int({right})"
-        elif rtype.kind is Kind.DURATION and ltype.kind is Kind.INTEGER:
-            left = f"int({left})"
-        elif op == "/" and ltype.kind is Kind.INTEGER and rtype.kind is Kind.INTEGER:
-            left = f"_Decimal({left})"
+        # Conversions apply after the null check: int(None) and _Decimal(None) would raise.
+        wrap_left, wrap_right = self._operand_conversions(op, ltype, rtype)
         if ltype.nullable or rtype.nullable:
             a, b = self.pool.temp(), self.pool.temp()
-            return f"(None if ({a} := {left}) is None or ({b} := {right}) is None else {a} {op} {b})", result
-        return f"({left} {op} {right})", result
+            value = f"{wrap_left.format(a)} {op} {wrap_right.format(b)}"
+            return f"(None if ({a} := {left}) is None or ({b} := {right}) is None else {value})", result
+        return f"({wrap_left.format(left)} {op} {wrap_right.format(right)})", result
+
+    def _operand_conversions(self, op: str, ltype: Type, rtype: Type) -> tuple[str, str]:
+        """Templates that make Python compute what the policy means: ``int`` counts, exact quotients."""
+        if ltype.kind is Kind.DURATION and rtype.kind is Kind.INTEGER:
+            return "{}", "int({})"
+        if rtype.kind is Kind.DURATION and ltype.kind is Kind.INTEGER:
+            return "int({})", "{}"
+        if op in ("/", "//", "%") and ltype.kind is Kind.INTEGER and rtype.kind is Kind.INTEGER:
+            # Counts from the input are ints, literals Decimals: compute in Decimal so that // and %
+            # truncate the same way whatever the operands' origin.
+            return "_Decimal({})", "{}"
+        if op == "/" and ltype.kind is Kind.DURATION and rtype.kind is Kind.DURATION:
+            # timedelta / timedelta is a float; divide whole microseconds as Decimals instead.
+            micro = self.pool.add(timedelta(microseconds=1))
+            return f"_Decimal({{}} // {micro})", f"_Decimal({{}} // {micro})"
+        return "{}", "{}"
 
     def _check_power(self, exponent: ast.expr) -> None:
-        ok = isinstance(exponent, ast.Constant) and type(exponent.value) is int
-        if not ok or not 0 <= int(exponent.value) <= MAX_POWER:  # type: ignore[union-attr]
+        value = exponent.value if isinstance(exponent, ast.Constant) else None
+        if type(value) is not int or not 0 <= value <= MAX_POWER:
             self.fail(exponent, f"** needs a whole-number literal exponent from 0 to {MAX_POWER}", "power")
 
     def visit_Compare(self, node: ast.Compare) -> tuple[str, Type]:
@@ -351,7 +414,9 @@ class ExprCompiler:
             if not (isinstance(right, ast.Constant) and right.value is None) and not (
                 isinstance(right, ast.Name) and right.id in ("null", "None")
             ):
-                self.fail(node, f"use {op} only with null (x {op} null); compare values with == or !=", "type")
+                self.fail(
+                    node, f"use {op} only with null (x {op} null); compare values with == or !=", "type"
+                )
             return
         if op in ("in", "not in"):
             if rt.kind is Kind.STRING and lt.kind in (Kind.STRING, Kind.ANY):
@@ -414,14 +479,18 @@ class ExprCompiler:
         """``[f(x) for x in <input or param list> if …]``."""
         return self._comprehension(node, "[", "]")
 
-    def _comprehension(self, node: ast.GeneratorExp | ast.ListComp, open_: str, close: str) -> tuple[str, Type]:
+    def _comprehension(
+        self, node: ast.GeneratorExp | ast.ListComp, open_: str, close: str
+    ) -> tuple[str, Type]:
         if len(node.generators) != 1:
             self.fail(node, "use one `for` per comprehension", "expression-not-allowed")
         gen = node.generators[0]
         if gen.is_async or not isinstance(gen.target, ast.Name) or gen.target.id.startswith("_"):
             self.fail(gen.target, "the loop variable must be a plain name", "expression-not-allowed")
         if not _is_data_path(gen.iter):
-            self.fail(gen.iter, "a comprehension may only loop over an input list or a param list", "comprehension")
+            self.fail(
+                gen.iter, "a comprehension may only loop over an input list or a param list", "comprehension"
+            )
         iter_code, iter_type = self.visit(gen.iter)
         if iter_type.kind not in (Kind.LIST, Kind.TABLE, Kind.ANY):
             self.fail(gen.iter, f"cannot loop over a {iter_type.describe()}", "type")
@@ -454,6 +523,8 @@ class ExprCompiler:
         if not isinstance(node.func, ast.Name):
             self.fail(node, "only the built-in functions can be called (round_money(x), min(a, b) …)", "call")
         name = node.func.id
+        if name.startswith("_"):
+            self.fail(node, f"names starting with _ are not allowed ({name})", "dunder")
         signature = SIGNATURES.get(name)
         if signature is None:
             suggestion = did_you_mean(name, SIGNATURES)
@@ -463,7 +534,9 @@ class ExprCompiler:
             self.fail(node, f"{name} takes no keyword arguments: {signature.usage}", "call")
         count = len(node.args)
         if count < signature.min_args or (signature.max_args is not None and count > signature.max_args):
-            self.fail(node, f"{name} takes {_arity(signature.min_args, signature.max_args)}: {signature.usage}")
+            self.fail(
+                node, f"{name} takes {_arity(signature.min_args, signature.max_args)}: {signature.usage}"
+            )
         if name == "duration":
             return self._duration(node)
         compiled = [self.visit(arg) for arg in node.args]
@@ -484,6 +557,21 @@ class ExprCompiler:
         except ValueError as exc:
             self.fail(arg, f"invalid duration {arg.value!r}: {exc}", "duration")
         return self.pool.add(value), Type(Kind.DURATION)
+
+
+def _compiles(code: str) -> bool:
+    """Whether Python can compile ``code`` inside a decision function.
+
+    Python refuses more than 200 nested brackets, and generated code nests deeper than the expression
+    (``1 + 1 + … + 1`` parses flat but becomes ``((1 + 1) + …)``); the margin is for the brackets the
+    decision function puts around an expression.
+    """
+    margin = 10
+    try:
+        compile(f"{'(' * margin}{code}{')' * margin}", "<policy expression>", "eval")
+    except (SyntaxError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _describe(node: ast.AST) -> str:

@@ -70,7 +70,8 @@ def parse_expression(text: str) -> ParsedExpression | ExprProblem:
     try:
         tree = ast.parse(stripped, mode="eval")
     except SyntaxError as exc:
-        offset = max((exc.offset or 1) - 1, 0)
+        # Python 3.11 reports offset 0 for an error at the end of the text ("order.amount >"): point there.
+        offset = exc.offset - 1 if exc.offset else len(stripped.rstrip())
         message = exc.msg
         if message.startswith("invalid syntax"):
             message = "invalid expression syntax"

@@ -175,7 +175,7 @@ def _arithmetic_kind(op: str, a: Kind, b: Kind) -> Kind | None:
     if a in NUMERIC and b in NUMERIC:
         if op == "//":
             return Kind.INTEGER
-        if op == "/" and a is Kind.MONEY and b is Kind.MONEY:
+        if op == "/" and a is b and a in (Kind.MONEY, Kind.INTEGER):
             return Kind.DECIMAL
         if op == "**":
             return a
