@@ -74,7 +74,8 @@ class BranchCompiler(CompileContext):
                 continue
             if field_type.has_default:
                 default = self._literal(field_type.default, field_type)
-                values.append(OutputCode(name, default, frozenset(), Origin(label, where.location())))
+                origin = Origin(label, where.location())
+                values.append(OutputCode(name, default, frozenset(), origin, is_default=True))
             else:
                 self.error(
                     "missing-output",

@@ -89,6 +89,8 @@ def main() -> None:
 def validate(directory: Path | None, policies_opt: Path | None) -> None:
     """Load and check every policy; print each problem as file:line:col: message."""
     policies = _policies_dir(directory, policies_opt)
+    if not policies.is_dir():
+        _fail(f"{policies}: no such policy directory")
     registry, errors = check_policies(policies)
     _print_problems(errors)
     if errors.has_errors() or registry is None:
@@ -107,10 +109,14 @@ def validate(directory: Path | None, policies_opt: Path | None) -> None:
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
 @policies_option
 @click.option("--coverage", is_flag=True, help="List every rule no test reaches, and fail if there is one.")
-@click.option("--junit", "junit", type=click.Path(path_type=Path, dir_okay=False), help="Write a JUnit XML report.")
+@click.option(
+    "--junit", "junit", type=click.Path(path_type=Path, dir_okay=False), help="Write a JUnit XML report."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Print passing cases too.")
 @_no_traceback
-def test(directory: Path | None, policies_opt: Path | None, coverage: bool, junit: Path | None, verbose: bool) -> None:
+def test(
+    directory: Path | None, policies_opt: Path | None, coverage: bool, junit: Path | None, verbose: bool
+) -> None:
     """Run the policy test tables (policies/<program>/tests/<decision>.cases.yaml)."""
     policies = _policies_dir(directory, policies_opt)
     registry = _load(policies, quiet_warnings=True)
@@ -143,7 +149,9 @@ def test(directory: Path | None, policies_opt: Path | None, coverage: bool, juni
 @main.command(name="eval")
 @click.argument("program")
 @click.argument("decision")
-@click.option("--input", "input_file", type=click.File("rb"), default="-", help="JSON input file, or - for stdin.")
+@click.option(
+    "--input", "input_file", type=click.File("rb"), default="-", help="JSON input file, or - for stdin."
+)
 @click.option("--version", "version", default=None, help="Evaluate this version instead of the one in force.")
 @click.option("--at", "at", default=None, help="Request time (RFC 3339 with offset); default: now.")
 @click.option("--explain", is_flag=True, help="Include the trace of every rule looked at.")

@@ -27,10 +27,14 @@ def _identity(value: Any) -> Any:
     return value
 
 
+_CENT = Decimal("0.01")
+
+
 def _money(value: Any) -> Any:
-    if value is None or isinstance(value, Decimal):
-        return value
-    return Decimal(value) if isinstance(value, str | int) else value
+    # Validated money has at most two places, so quantize is exact: "50" reads as 50.00 everywhere.
+    if isinstance(value, Decimal | str | int) and not isinstance(value, bool):
+        return Decimal(value).quantize(_CENT)
+    return value
 
 
 def _decimal(value: Any) -> Any:

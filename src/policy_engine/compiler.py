@@ -12,8 +12,8 @@ Stages (OPA's ordered list; each needs the ones above it):
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,7 +22,7 @@ from policy_engine.decision_compiler import DecisionCompiler
 from policy_engine.errors import ErrorSet, PolicyCompileError, PolicyLoadError, SourceLocation
 from policy_engine.expr.values import parse_timestamp
 from policy_engine.inherit import resolve_extends
-from policy_engine.loader import discover_policies
+from policy_engine.loader import discover_policies, display_path
 from policy_engine.model import PolicySpec, policy_from_document
 from policy_engine.params import ParamValue, param_value
 from policy_engine.registry import Registry
@@ -49,12 +49,14 @@ def check_policies(policies_dir: Path, schemas_dir: Path | None = None) -> tuple
     """Load every policy; the registry (None on any error) and every error and warning found."""
     errors = ErrorSet()
     if not policies_dir.is_dir():
-        errors.add(PolicyCompileError("no-policies", "no such policy directory", _file_location(policies_dir)))
+        errors.add(
+            PolicyCompileError("no-policies", "no such policy directory", _file_location(policies_dir))
+        )
         return None, errors
     documents = []
     for path in discover_policies(policies_dir):
         try:
-            documents.append(read_source(path, display=_display(path)))
+            documents.append(read_source(path, display=display_path(path)))
         except PolicyLoadError as exc:
             errors.extend(exc.errors)
     registry = compile_documents(documents, schemas_dir or find_schemas_dir(policies_dir), errors)
@@ -93,13 +95,6 @@ def compile_documents(documents: Iterable[SourceDocument], schemas_dir: Path, er
     return registry
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def _file_location(path: Path) -> SourceLocation:
     return SourceLocation(str(path))
 
@@ -107,7 +102,9 @@ def _file_location(path: Path) -> SourceLocation:
 def _model(doc: SourceDocument, errors: ErrorSet) -> PolicySpec | None:
     if not isinstance(doc.data, dict):
         errors.add(
-            PolicyCompileError("not-a-policy", "a policy file must be a YAML mapping (program, version, …)", doc.location(""))
+            PolicyCompileError(
+                "not-a-policy", "a policy file must be a YAML mapping (program, version, …)", doc.location("")
+            )
         )
         return None
     schema_errors = validate_policy(doc)
@@ -156,7 +153,11 @@ def _compile_policy(
     try:
         tz = ZoneInfo(spec.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        errors.add(PolicyCompileError("timezone", f"unknown time zone {spec.timezone}", spec.where.child("timezone").location()))
+        errors.add(
+            PolicyCompileError(
+                "timezone", f"unknown time zone {spec.timezone}", spec.where.child("timezone").location()
+            )
+        )
         return None
     start = _timestamp(spec, "effective_from", errors)
     until = _timestamp(spec, "effective_until", errors) if spec.effective_until is not None else None

@@ -48,24 +48,39 @@ def decide(registry: Registry, request: DecisionRequest) -> Decision:
     as_of: datetime | None = None
     pointer = "/at"
     if request.version is None:
-        path = _as_of_path(registry, request.program, request.decision)
+        latest = _latest_decision(registry, request.program, request.decision)
+        path = latest.as_of_path if latest is not None else None
         if path is None:
             as_of = request.at
         else:
             pointer = "/input/" + "/".join(path)
-            as_of = _read_as_of(request.input, path, pointer)
+            try:
+                as_of = _read_as_of(request.input, path, pointer)
+            except InputError:
+                # Say what is wrong with the input as a whole, when the schema sees more than the time.
+                assert latest is not None
+                _validate(latest, request.input)
+                raise
     policy, decision = registry.resolve(
         request.program, request.decision, version=request.version, as_of=as_of, as_of_pointer=pointer
     )
     return evaluate(policy, decision, request.input, at=request.at, explain=request.explain)
 
 
-def _as_of_path(registry: Registry, program: str, decision: str) -> tuple[str, ...] | None:
+def _latest_decision(registry: Registry, program: str, decision: str) -> CompiledDecision | None:
     for window in reversed(registry.program(program).windows):
         compiled = window.policy.decisions.get(decision)
         if compiled is not None:
-            return compiled.as_of_path
+            return compiled
     return None  # unknown decision: resolve() says so
+
+
+def _validate(decision: CompiledDecision, data: Any) -> None:
+    if not isinstance(data, Mapping):
+        raise InputError([InputProblem("/input", "must be an object")])
+    problems = validate_input(decision.input_validator, data)
+    if problems:
+        raise InputError(problems)
 
 
 def _read_as_of(data: Any, path: tuple[str, ...], pointer: str) -> datetime:
@@ -86,11 +101,7 @@ def evaluate(
     policy: CompiledPolicy, decision: CompiledDecision, data: Any, *, at: datetime, explain: bool = False
 ) -> Decision:
     """Evaluate one decision of one version on raw JSON input (numbers already Decimal)."""
-    if not isinstance(data, Mapping):
-        raise InputError([InputProblem("/input", "must be an object")])
-    problems = validate_input(decision.input_validator, data)
-    if problems:
-        raise InputError(problems)
+    _validate(decision, data)
     values = decision.coerce(data)
     values["at"] = at
     trace: dict[Any, Any] = {}
@@ -114,7 +125,9 @@ def evaluate(
     )
 
 
-def _trace(decision: CompiledDecision, recorded: Mapping[Any, Any], matched: tuple[int, ...]) -> list[dict[str, Any]]:
+def _trace(
+    decision: CompiledDecision, recorded: Mapping[Any, Any], matched: tuple[int, ...]
+) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for rule in decision.rules:
         key = ("rule", rule.index)

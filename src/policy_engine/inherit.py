@@ -44,7 +44,9 @@ def _merge_chain(
     if base_key in seen or base_key == key:
         path = (*seen, key)
         chain = " → ".join(v for _, v in (*path[path.index(base_key) :], base_key))
-        errors.append(PolicyCompileError("extends-cycle", f"extends forms a cycle: {chain}", where.location()))
+        errors.append(
+            PolicyCompileError("extends-cycle", f"extends forms a cycle: {chain}", where.location())
+        )
         return None
     base_spec = policies.get(base_key)
     if base_spec is None:

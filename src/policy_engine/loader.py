@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ("discover_policies", "discover_test_tables")
+__all__ = ("discover_policies", "discover_test_tables", "display_path")
 
 
 def discover_policies(policies_dir: Path) -> list[Path]:
@@ -21,3 +21,11 @@ def discover_policies(policies_dir: Path) -> list[Path]:
 def discover_test_tables(policies_dir: Path) -> list[Path]:
     """Every ``<program>/tests/*.cases.yaml`` below ``policies_dir``, sorted."""
     return sorted(path for path in policies_dir.glob("*/tests/*.cases.yaml") if path.is_file())
+
+
+def display_path(path: Path) -> str:
+    """A path as errors show it: relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

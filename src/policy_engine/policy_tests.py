@@ -21,7 +21,7 @@ from policy_engine.errors import (
 )
 from policy_engine.evaluate import DecisionRequest, decide
 from policy_engine.expr.values import parse_timestamp
-from policy_engine.loader import discover_test_tables
+from policy_engine.loader import discover_test_tables, display_path
 from policy_engine.model import Where
 from policy_engine.registry import Registry
 from policy_engine.schemas import validate_policy_tests
@@ -29,7 +29,14 @@ from policy_engine.source import SourceDocument, read_source
 
 __all__ = (
     "ABSENT",
-    "CaseResult", "TestCase", "TestReport", "coverage_gaps", "load_test_cases", "run_case", "run_cases")
+    "CaseResult",
+    "TestCase",
+    "TestReport",
+    "coverage_gaps",
+    "load_test_cases",
+    "run_case",
+    "run_cases",
+)
 
 
 @dataclass(frozen=True)
@@ -123,18 +130,22 @@ def _cases_of(doc: SourceDocument) -> list[TestCase]:
     return cases
 
 
-def load_test_cases(policies_dir: Path, paths: Iterable[Path] | None = None) -> tuple[list[TestCase], ErrorSet]:
+def load_test_cases(
+    policies_dir: Path, paths: Iterable[Path] | None = None
+) -> tuple[list[TestCase], ErrorSet]:
     """Read and check every test table; the cases of the good ones, and the errors of the others."""
     errors = ErrorSet()
     cases: list[TestCase] = []
     for path in paths if paths is not None else discover_test_tables(policies_dir):
         try:
-            doc = read_source(path, display=str(path))
+            doc = read_source(path, display=display_path(path))
         except PolicyLoadError as exc:
             errors.extend(exc.errors)
             continue
         if not isinstance(doc.data, dict):
-            errors.add(PolicyCompileError("not-a-test-table", "a test table is a YAML mapping", doc.location("")))
+            errors.add(
+                PolicyCompileError("not-a-test-table", "a test table is a YAML mapping", doc.location(""))
+            )
             continue
         problems = validate_policy_tests(doc)
         if problems:
@@ -181,17 +192,23 @@ def run_case(registry: Registry, case: TestCase) -> CaseResult:
     result.version = decision.version
     result.matched_rules = decision.matched_rules
     if "error" in expect:
-        result.failures.append(f"expected error {expect['error']}, but the decision answered {decision.result}")
+        result.failures.append(
+            f"expected error {expect['error']}, but the decision answered {decision.result}"
+        )
         return result
     compiled = registry.policy(decision.program, decision.version).decisions[decision.decision]
     for problem in compiled.output_validator.iter_errors(decision.result):
-        result.failures.append(f"result does not match the output schema at {problem.json_path}: {problem.message}")
+        result.failures.append(
+            f"result does not match the output schema at {problem.json_path}: {problem.message}"
+        )
     for key, want in (expect.get("result") or {}).items():
         got = decision.result.get(key, "<missing>")
         if not _same(want, got):
             result.failures.append(f"result.{key}: expected {_show(want)}, got {_show(got)}")
     if "matched_rules" in expect and list(expect["matched_rules"]) != list(decision.matched_rules):
-        result.failures.append(f"matched_rules: expected {list(expect['matched_rules'])}, got {list(decision.matched_rules)}")
+        result.failures.append(
+            f"matched_rules: expected {list(expect['matched_rules'])}, got {list(decision.matched_rules)}"
+        )
     messages = [r.message for r in decision.reasons]
     for text in expect.get("reasons") or ():
         if not any(str(text) in m for m in messages):

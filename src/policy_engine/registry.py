@@ -119,7 +119,9 @@ class Registry:
     def digests(self) -> dict[str, str]:
         """``program@version`` → digest, for health and reload reports."""
         return {
-            f"{name}@{w.policy.version}": w.policy.digest for name, p in self._programs.items() for w in p.windows
+            f"{name}@{w.policy.version}": w.policy.digest
+            for name, p in self._programs.items()
+            for w in p.windows
         }
 
     def resolve(
@@ -141,19 +143,33 @@ class Registry:
             assert as_of is not None
             found = versions.in_force(as_of)
             if found is None:
-                first = versions.windows[0].start.isoformat()
-                raise InputError(
-                    [InputProblem(as_of_pointer, f"no version of {program} is in force at {as_of.isoformat()} (the first starts {first})")]
-                )
+                raise InputError([InputProblem(as_of_pointer, _not_in_force(versions, as_of))])
             policy = found
         compiled = policy.decisions.get(decision)
         if compiled is None and version is None:
             raise InputError(
-                [InputProblem(as_of_pointer, f"{program} {policy.version}, in force at that time, has no decision {decision!r}")]
+                [
+                    InputProblem(
+                        as_of_pointer,
+                        f"{program} {policy.version}, in force at that time, has no decision {decision!r}",
+                    )
+                ]
             )
         if compiled is None:
-            raise NotFoundError(f"{program} version {policy.version} has no decision {decision!r}", "/decision")
+            raise NotFoundError(
+                f"{program} version {policy.version} has no decision {decision!r}", "/decision"
+            )
         return policy, compiled
+
+
+def _not_in_force(versions: ProgramVersions, moment: datetime) -> str:
+    first, last = versions.windows[0], versions.windows[-1]
+    text = f"no version of {versions.program} is in force at {moment.isoformat()}"
+    if moment < first.start:
+        return f"{text}: the first version starts {first.start.isoformat()}"
+    if last.end is not None and moment >= last.end:
+        return f"{text}: the last version ended {last.end.isoformat()}"
+    return f"{text}: it falls between two versions"
 
 
 def _overlap(later: CompiledPolicy, earlier: CompiledPolicy) -> PolicyError:

@@ -55,6 +55,8 @@ class OutputCode:
     code: str
     needs: frozenset[str]
     origin: Origin
+    is_default: bool = False
+    """Filled in from the output schema's default because the rule does not give the field."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,9 @@ class _Generator:
         self.code = code
         self.traced = traced
         self.out = _Writer()
+        self.defaults = {
+            o.field: o.code for rule in code.rules for o in rule.branch.outputs if o.is_default
+        }
 
     def ensure_lets(self, names: frozenset[str], indent: int, done: set[str]) -> None:
         for name in sorted(names):
@@ -197,13 +202,16 @@ class _Generator:
             self.out.line(indent, f"_m.append({rule.index})", branch.origin)
             self.out.line(indent, f"_r.append({branch.reason})", branch.origin)
             for output in branch.outputs:
-                self.accumulate(output.field, indent, branch.origin)
+                if not output.is_default:  # a field a rule leaves out does not take part in the aggregate
+                    self.accumulate(output.field, indent, branch.origin)
         if self.code.otherwise is not None:
             self.out.line(1, "if not _m:")
             self.otherwise_like(-1, self.code.otherwise, 2, done)
         for name in self.code.fields:
             if name not in {d.field for d in self.code.derive}:
-                self.out.line(1, f"{result_name(name)} = a_{name}")
+                default = self.defaults.get(name)
+                value = f"a_{name}" if default is None else f"({default} if a_{name} is _UNSET else a_{name})"
+                self.out.line(1, f"{result_name(name)} = {value}")
         self.derive(1, done)
         self.answer(1, "tuple(_m)", "tuple(_r)", Origin("collect", None))
 
