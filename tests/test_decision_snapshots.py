@@ -37,7 +37,7 @@ SCENARIO_FILES = _scenario_files()
 
 def _combinations(registry: Registry) -> list[tuple[str, str, str]]:
     out = []
-    for (program, decision) in sorted(SCENARIO_FILES):
+    for program, decision in sorted(SCENARIO_FILES):
         for window in registry.program(program).windows:
             if decision in window.policy.decisions:
                 out.append((program, window.policy.version, decision))
@@ -74,7 +74,9 @@ def test_every_program_has_scenarios() -> None:
     _combinations(REGISTRY),
     ids=lambda value: str(value),
 )
-def test_decision_snapshot(program: str, version: str, decision: str, snapshot_json: SnapshotAssertion) -> None:
+def test_decision_snapshot(
+    program: str, version: str, decision: str, snapshot_json: SnapshotAssertion
+) -> None:
     scenarios = SCENARIO_FILES[(program, decision)]
     answers = [_answer(program, version, decision, s) for s in scenarios]
     assert answers == snapshot_json
