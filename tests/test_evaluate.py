@@ -76,7 +76,8 @@ def test_collect_concatenates_lists_and_aggregates_each_scalar(registry: Registr
         "stamp": "vip",  # last
         "labels": ["big", "promo", "any", "vip"],  # in rule order, not in the order of the tags
         "total": "25.25",  # derive: coupon + discount + extra
-        "note": "vip customer",  # last (only vip gives it; the others take the default)
+        # last of the rules that give it: promo; vip leaves it out, so its default does not count
+        "note": "promo customer",
     }
     assert [(r.rule, r.message) for r in answer.reasons] == [
         ("big", "big order 150.00"),
