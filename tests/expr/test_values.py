@@ -486,6 +486,9 @@ def test_json_decimals_are_plain_and_exact(value: Decimal) -> None:
         (Decimal("299"), False, "299"),
         (Decimal("1E+2"), False, "100"),
         (Decimal("0.012"), False, "0.012"),
+        (Decimal("1.200"), False, "1.2"),  # a percent param times 100 reads like the PM wrote it
+        (Decimal("5.00"), False, "5"),
+        (Decimal("0.000"), False, "0"),
         (7, False, "7"),
         (True, False, "true"),
         (False, True, "false"),

@@ -406,7 +406,8 @@ def render_value(value: object, tz: ZoneInfo, *, money: bool = False) -> str:
         money: Whether the value is money (decimals then show two places, half-up).
 
     Returns:
-        Money ``"299.00"``; other decimals in plain notation; ``"true"``/``"false"``; ``"null"``;
+        Money ``"299.00"``; other decimals in plain notation without trailing zeros (a rate of 1.200 reads
+        ``"1.2"``); ``"true"``/``"false"``; ``"null"``;
         timestamps RFC 3339 in ``tz``; durations ``"2d 3h"``; dates ISO; times ``"HH:MM:SS"``; lists as
         their items joined by ``", "``; anything else ``str(value)``.
     """
@@ -415,7 +416,7 @@ def render_value(value: object, tz: ZoneInfo, *, money: bool = False) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return format_money(value) if money else plain_decimal(value)
+        return format_money(value) if money else plain_decimal(value.normalize())
     if isinstance(value, int) and money:
         return format_money(Decimal(value))
     if isinstance(value, datetime):
