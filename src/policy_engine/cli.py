@@ -1,4 +1,4 @@
-"""The ``policy`` command: validate, test and eval (spec/api.md). Exit 0 ok, 1 policy or test failure, 2 usage."""
+"""The ``policy`` command (spec/api.md). Exit codes: 0 ok, 1 policy errors or failed tests, 2 usage."""
 
 from __future__ import annotations
 

@@ -117,7 +117,8 @@ def _model(doc: SourceDocument, errors: ErrorSet) -> PolicySpec | None:
         errors.add(
             PolicyCompileError(
                 "file-name",
-                f"this file is named {path.name} but says version {spec.version}; name it {spec.version}.yaml",
+                f"this file is named {path.name} but says version {spec.version}; "
+                f"name it {spec.version}.yaml",
                 doc.location("/version"),
             )
         )

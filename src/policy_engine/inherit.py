@@ -98,7 +98,8 @@ def _merge_decision(base: DecisionSpec, child: DecisionSpec, errors: list[Policy
         errors.append(
             PolicyCompileError(
                 "as-of-changed",
-                f"as_of of decision {child.name} must be the same in every version: the base says {base.as_of}",
+                f"as_of of decision {child.name} must be the same in every version: "
+                f"the base says {base.as_of}",
                 child.where.child("as_of").location(),
             )
         )

@@ -175,7 +175,8 @@ def _not_in_force(versions: ProgramVersions, moment: datetime) -> str:
 def _overlap(later: CompiledPolicy, earlier: CompiledPolicy) -> PolicyError:
     return PolicyCompileError(
         "version-overlap",
-        f"{later.program} {later.version} starts at {later.effective_from.isoformat()}, while {earlier.version} "
+        f"{later.program} {later.version} starts at {later.effective_from.isoformat()}, "
+        f"while {earlier.version} "
         "is still in force; effective windows must not overlap",
         later.spec.where.child("effective_from").location(),
     )

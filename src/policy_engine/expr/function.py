@@ -113,9 +113,7 @@ class _Generator:
         self.code = code
         self.traced = traced
         self.out = _Writer()
-        self.defaults = {
-            o.field: o.code for rule in code.rules for o in rule.branch.outputs if o.is_default
-        }
+        self.defaults = {o.field: o.code for rule in code.rules for o in rule.branch.outputs if o.is_default}
 
     def ensure_lets(self, names: frozenset[str], indent: int, done: set[str]) -> None:
         for name in sorted(names):
