@@ -197,3 +197,53 @@ def eval_command(
 
 
 _REQUEST_KEYS = frozenset({"program", "decision", "input", "version", "at", "explain"})
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1; POLICY_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default 8000; POLICY_PORT).")
+@click.option("--workers", type=int, default=None, help="Worker processes (default 1; POLICY_WORKERS).")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="SQLite decision log (default var/decisions.sqlite3; POLICY_DB).",
+)
+@click.option("--body-limit", type=int, default=None, help="Largest request body in bytes (default 1 MiB).")
+@click.option(
+    "--watch-interval", type=float, default=None, help="Seconds between policy change checks; 0 = off."
+)
+@policies_option
+@_no_traceback
+def serve(
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    db_path: Path | None,
+    body_limit: int | None,
+    watch_interval: float | None,
+    policies_opt: Path | None,
+) -> None:
+    """Serve the decision API (spec/api.md) on the policies; tokens come from the environment only.
+
+    POLICY_ADMIN_TOKEN enables /v1/admin/*, POLICY_READ_TOKEN protects /v1/decisions/*; tokens are not
+    flags so they never show in a process list.
+    """
+    from server.run import serve as run_server  # the engine does not need the server to load
+    from server.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env(
+            host=host,
+            port=port,
+            workers=workers,
+            db_path=db_path,
+            body_limit=body_limit,
+            watch_interval=watch_interval,
+            policy_dir=policies_opt,
+        )
+    except SettingsError as exc:
+        _fail(str(exc))
+    _load(settings.policy_dir)
+    run_server(settings)

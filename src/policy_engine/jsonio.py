@@ -11,7 +11,7 @@ from typing import Any
 
 from policy_engine.errors import InputError, InputProblem
 
-__all__ = ("MAX_DEPTH", "MAX_NUMBER_CHARS", "dumps", "loads_strict")
+__all__ = ("MAX_DEPTH", "MAX_NUMBER_CHARS", "dumps", "dumps_exact", "loads_strict")
 
 MAX_DEPTH = 64
 MAX_NUMBER_CHARS = 40
@@ -110,3 +110,41 @@ def _default(value: object) -> object:
 def dumps(value: Any, *, indent: int | None = None) -> str:
     """JSON text of an answer: UTF-8 characters kept, Decimals as strings."""
     return json.dumps(value, ensure_ascii=False, indent=indent, default=_default)
+
+
+def dumps_exact(value: Any) -> str:
+    """JSON text that ``loads_strict`` reads back to the same value: Decimals stay JSON numbers.
+
+    Used to store a request exactly as it was decided (a number sent as ``4.60`` must replay as a number,
+    not as the string ``"4.60"``).
+    """
+    parts: list[str] = []
+    _write_exact(value, parts)
+    return "".join(parts)
+
+
+def _write_exact(value: Any, out: list[str]) -> None:
+    if isinstance(value, dict):
+        out.append("{")
+        for index, (key, item) in enumerate(value.items()):
+            if index:
+                out.append(",")
+            out.append(json.dumps(str(key), ensure_ascii=False))
+            out.append(":")
+            _write_exact(item, out)
+        out.append("}")
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            _write_exact(item, out)
+        out.append("]")
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise TypeError(f"{value} is not JSON")
+        out.append(str(value) if "E" not in str(value) else format(value, "f"))
+    elif value is None or isinstance(value, (bool, int, str)):
+        out.append(json.dumps(value, ensure_ascii=False))
+    else:
+        raise TypeError(f"{type(value).__name__} is not JSON")

@@ -1,0 +1,243 @@
+"""The decision log: an interface, and the embedded SQLite store with group commit.
+
+A decide answer is sent only after its record is committed. Concurrent requests share one transaction:
+a single writer thread takes every record waiting in its queue, writes them together and commits once, then
+wakes each waiting request (group commit), so durability costs one commit per batch, not per request.
+Several worker processes may open the same file: SQLite's WAL mode and its lock serialize their commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+__all__ = ("DecisionLog", "DecisionRecord", "LogWriteError", "SQLiteDecisionLog")
+
+_MAX_GROUP = 2000
+_BUSY_TIMEOUT_MS = 10_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS decisions (
+    id TEXT PRIMARY KEY,
+    recorded_at TEXT NOT NULL,
+    program TEXT NOT NULL,
+    version TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    request TEXT NOT NULL,
+    answer TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (recorded_at);
+CREATE TABLE IF NOT EXISTS policy_sources (
+    digest TEXT PRIMARY KEY,
+    program TEXT NOT NULL,
+    version TEXT NOT NULL,
+    sources TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+class LogWriteError(RuntimeError):
+    """The log could not commit a record: the decision must not be answered (HTTP 503)."""
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One logged decision: what was asked (with the ``at`` used) and what was answered."""
+
+    decision_id: str
+    recorded_at: str
+    """RFC 3339 time the record was made (the request's ``at``, used for time-range queries)."""
+    program: str
+    version: str
+    decision: str
+    digest: str
+    request: str
+    """The decide request as JSON text (exact numbers; masked fields already masked)."""
+    answer: str
+    """The answer as JSON text, without the decision id."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as the API shows it."""
+        return {
+            "decision_id": self.decision_id,
+            "recorded_at": self.recorded_at,
+            "program": self.program,
+            "version": self.version,
+            "decision": self.decision,
+            "policy_digest": self.digest,
+            "request": json.loads(self.request),
+            "answer": json.loads(self.answer),
+        }
+
+
+class DecisionLog(Protocol):
+    """What the server needs of a decision log (SQLite here; PostgreSQL can implement the same)."""
+
+    async def append(self, records: Sequence[DecisionRecord]) -> None:
+        """Return once every record is durably committed; raise LogWriteError otherwise."""
+
+    def get(self, decision_id: str) -> DecisionRecord | None:
+        """One record by id."""
+
+    def records(self, since: str | None = None, until: str | None = None) -> Iterator[DecisionRecord]:
+        """Records in time order, optionally within [since, until)."""
+
+    def save_sources(self, digest: str, program: str, version: str, sources: Mapping[str, str]) -> None:
+        """Keep the policy files behind a digest, so a replay can use the exact policy decided with."""
+
+    def sources(self, digest: str) -> dict[str, str] | None:
+        """The policy files behind a digest, if kept."""
+
+    def close(self) -> None:
+        """Stop the writer and close the store."""
+
+
+_Pending = tuple[Sequence[DecisionRecord], "Future[None]"]
+
+
+class SQLiteDecisionLog:
+    """The decision log in one SQLite file, WAL mode, written by one thread with group commit."""
+
+    def __init__(self, path: Path, *, sync: str = "normal", max_pages: int = 0) -> None:
+        self.path = path
+        self._sync = sync
+        self._max_pages = max_pages
+        path.parent.mkdir(parents=True, exist_ok=True)
+        setup = self._connect()
+        try:
+            setup.execute("PRAGMA journal_mode=WAL")
+            setup.executescript(_SCHEMA)
+        finally:
+            setup.close()
+        self._reader = self._connect()
+        self._reader_lock = threading.Lock()
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_loop, name="decision-log-writer", daemon=True)
+        self._writer.start()
+        self.commits = 0
+        """How many commits the writer made (group commit shows as fewer commits than records)."""
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        conn.isolation_level = None  # transactions are explicit
+        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA synchronous={self._sync.upper()}")
+        if self._max_pages:
+            conn.execute(f"PRAGMA max_page_count={int(self._max_pages)}")
+        return conn
+
+    async def append(self, records: Sequence[DecisionRecord]) -> None:
+        """Queue the records for the next group commit and wait until it is done."""
+        if not records:
+            return
+        future: Future[None] = Future()
+        self._queue.put((records, future))
+        await asyncio.wrap_future(future)
+
+    def append_sync(self, records: Sequence[DecisionRecord]) -> None:
+        """``append`` for callers outside an event loop (tools and tests)."""
+        future: Future[None] = Future()
+        self._queue.put((records, future))
+        future.result()
+
+    def _write_loop(self) -> None:
+        conn = self._connect()
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                group = [first]
+                while len(group) < _MAX_GROUP:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        self._commit(conn, group)
+                        return
+                    group.append(item)
+                self._commit(conn, group)
+        finally:
+            conn.close()
+
+    def _commit(self, conn: sqlite3.Connection, group: list[_Pending]) -> None:
+        rows = [
+            (r.decision_id, r.recorded_at, r.program, r.version, r.decision, r.digest, r.request, r.answer)
+            for records, _ in group
+            for r in records
+        ]
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            error = LogWriteError(f"the decision log cannot be written: {exc}")
+            for _, future in group:
+                future.set_exception(error)
+            return
+        self.commits += 1
+        for _, future in group:
+            future.set_result(None)
+
+    def get(self, decision_id: str) -> DecisionRecord | None:
+        """One record by id."""
+        with self._reader_lock:
+            row = self._reader.execute(
+                "SELECT id, recorded_at, program, version, decision, digest, request, answer"
+                " FROM decisions WHERE id = ?",
+                (decision_id,),
+            ).fetchone()
+        return DecisionRecord(*row) if row is not None else None
+
+    def records(self, since: str | None = None, until: str | None = None) -> Iterator[DecisionRecord]:
+        """Records in time order within [since, until), read on a connection of their own."""
+        conn = self._connect()
+        try:
+            cursor = conn.execute(
+                "SELECT id, recorded_at, program, version, decision, digest, request, answer FROM decisions"
+                " WHERE (? IS NULL OR recorded_at >= ?) AND (? IS NULL OR recorded_at < ?)"
+                " ORDER BY recorded_at, id",
+                (since, since, until, until),
+            )
+            for row in cursor:
+                yield DecisionRecord(*row)
+        finally:
+            conn.close()
+
+    def save_sources(self, digest: str, program: str, version: str, sources: Mapping[str, str]) -> None:
+        """Keep the policy files of a digest (once; a digest's files never change)."""
+        with self._reader_lock:
+            self._reader.execute(
+                "INSERT OR IGNORE INTO policy_sources VALUES (?, ?, ?, ?)",
+                (digest, program, version, json.dumps(dict(sources), ensure_ascii=False)),
+            )
+
+    def sources(self, digest: str) -> dict[str, str] | None:
+        """The policy files of a digest, if kept."""
+        with self._reader_lock:
+            row = self._reader.execute(
+                "SELECT sources FROM policy_sources WHERE digest = ?", (digest,)
+            ).fetchone()
+        if row is None:
+            return None
+        loaded: dict[str, str] = json.loads(row[0])
+        return loaded
+
+    def close(self) -> None:
+        """Commit what is queued, stop the writer, close the connections."""
+        self._queue.put(None)
+        self._writer.join(timeout=30)
+        with self._reader_lock:
+            self._reader.close()

@@ -1,0 +1,76 @@
+"""The decide endpoints: one request, the typed per-decision route, and batches of up to 1,000."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Request, Response, post
+
+from policy_engine import EvaluationError, InputError, NotFoundError
+from server.http import json_response, parts, read_json_body
+from server.requests import read_batch, read_decide_request
+from server.service import Outcome
+
+__all__ = ("ROUTES",)
+
+
+def _received() -> tuple[datetime, float]:
+    # The one place the wall clock enters: the default ``at`` of a request is when it was received.
+    return datetime.now(UTC), time.perf_counter()
+
+
+async def _decide(
+    request: Request[Any, Any, Any], program: str | None, decision: str | None
+) -> Response[bytes]:
+    received_at, started = _received()
+    app = parts(request)
+    registry = app.service.registry()
+    body = await read_json_body(request)
+    try:
+        decide_request = read_decide_request(body, received_at, program=program, decision=decision)
+        outcome = app.service.evaluate(registry, decide_request, started)
+    except (InputError, NotFoundError, EvaluationError) as exc:
+        raise app.service.reject(exc) from exc
+    await app.service.commit([outcome])
+    return json_response(outcome.answer)
+
+
+@post("/v1/decide", include_in_schema=False, status_code=200)
+async def decide_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Decide one request."""
+    return await _decide(request, None, None)
+
+
+@post("/v1/decide/{program:str}/{decision:str}", include_in_schema=False, status_code=200)
+async def typed_decide_endpoint(
+    request: Request[Any, Any, Any], program: str, decision: str
+) -> Response[bytes]:
+    """Decide one request for the program and decision named in the path."""
+    return await _decide(request, program, decision)
+
+
+@post("/v1/decide/batch", include_in_schema=False, status_code=200)
+async def batch_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Decide up to 1,000 requests; each item gets its answer or its own problem."""
+    received_at, started = _received()
+    app = parts(request)
+    registry = app.service.registry()
+    body = await read_json_body(request)
+    try:
+        items = read_batch(body)
+    except InputError as exc:
+        raise app.service.reject(exc) from exc
+    results: list[dict[str, Any] | Outcome] = []
+    for item in items:
+        try:
+            decide_request = read_decide_request(item, received_at)
+            results.append(app.service.evaluate(registry, decide_request, started))
+        except (InputError, NotFoundError, EvaluationError) as exc:
+            results.append(app.service.reject(exc).to_json())  # pointers relative to the item
+    await app.service.commit([r for r in results if isinstance(r, Outcome)])
+    return json_response({"results": [r.answer if isinstance(r, Outcome) else r for r in results]})
+
+
+ROUTES = [decide_endpoint, batch_endpoint, typed_decide_endpoint]
