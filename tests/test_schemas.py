@@ -589,3 +589,18 @@ def test_claim_output_schema_shape() -> None:
     assert validate_input(validator, {**answer, "refund": Decimal("1.00")}, prefix="/result") == [
         InputProblem("/result/refund", MONEY)
     ]
+
+
+def test_multiple_of_is_said_in_plain_words() -> None:
+    """A score with more places than ``multipleOf`` allows names the step, not a Python repr."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "score": {"type": "number", "minimum": 0, "maximum": 5, "multipleOf": Decimal("0.01")}
+        },
+    }
+    validator = compile_validator(schema)
+    assert validate_input(validator, {"score": Decimal("4.755")}) == [
+        InputProblem("/input/score", "must be a multiple of 0.01")
+    ]
+    assert validate_input(validator, {"score": Decimal("4.75")}) == []

@@ -79,6 +79,7 @@ _BOUNDS = {
     "maxItems": "must have at most {} items",
     "minProperties": "must have at least {} fields",
     "maxProperties": "must have at most {} fields",
+    "multipleOf": "must be a multiple of {}",
 }
 _CODES = {
     "type": "schema-type",
