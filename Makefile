@@ -16,11 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# Until the HTTP server lands, "run" evaluates the README's example decision on the bundled policies.
+# The decision server on the bundled policies, decision log in var/decisions.sqlite3 (HOST, PORT, WORKERS).
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 1
 run: install
-	$(BIN)/policy validate policies/
-	$(BIN)/policy eval douyin-anxingou claim --input examples/douyin-claim-instant-refund.json \
-		--at 2021-09-01T11:00:05+08:00
+	$(BIN)/policy serve --policies policies --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 lint: install
 	$(BIN)/ruff check src tests

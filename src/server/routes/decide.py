@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, post
+from litestar.params import FromPath
 
 from policy_engine import EvaluationError, InputError, NotFoundError
 from server.http import json_response, parts, read_json_body
@@ -45,7 +46,7 @@ async def decide_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @post("/v1/decide/{program:str}/{decision:str}", include_in_schema=False, status_code=200)
 async def typed_decide_endpoint(
-    request: Request[Any, Any, Any], program: str, decision: str
+    request: Request[Any, Any, Any], program: FromPath[str], decision: FromPath[str]
 ) -> Response[bytes]:
     """Decide one request for the program and decision named in the path."""
     return await _decide(request, program, decision)

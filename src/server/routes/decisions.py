@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 
 from policy_engine import InputProblem
 from server.http import json_response, parts, read_json_body, require_token
@@ -26,13 +27,13 @@ def _record(request: Request[Any, Any, Any], decision_id: str) -> DecisionRecord
 
 
 @get("/v1/decisions/{decision_id:str}", include_in_schema=False)
-async def show_decision(request: Request[Any, Any, Any], decision_id: str) -> Response[bytes]:
+async def show_decision(request: Request[Any, Any, Any], decision_id: FromPath[str]) -> Response[bytes]:
     """The stored record of one decision."""
     return json_response(_record(request, decision_id).to_json())
 
 
 @post("/v1/decisions/{decision_id:str}/replay", include_in_schema=False, status_code=200)
-async def replay_decision(request: Request[Any, Any, Any], decision_id: str) -> Response[bytes]:
+async def replay_decision(request: Request[Any, Any, Any], decision_id: FromPath[str]) -> Response[bytes]:
     """Evaluate a stored decision again with its recorded ``at``; show what differs."""
     record = _record(request, decision_id)
     body = await read_json_body(request, optional=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.params import FromPath
 
 from policy_engine import CompiledPolicy, NotFoundError
 from policy_engine.expr.values import format_timestamp
@@ -102,13 +103,15 @@ async def list_programs(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/v1/programs/{program:str}", include_in_schema=False)
-async def show_program(request: Request[Any, Any, Any], program: str) -> Response[bytes]:
+async def show_program(request: Request[Any, Any, Any], program: FromPath[str]) -> Response[bytes]:
     """One program."""
     return json_response(program_json(_program(request, program)))
 
 
 @get("/v1/programs/{program:str}/versions/{version:str}", include_in_schema=False)
-async def show_version(request: Request[Any, Any, Any], program: str, version: str) -> Response[bytes]:
+async def show_version(
+    request: Request[Any, Any, Any], program: FromPath[str], version: FromPath[str]
+) -> Response[bytes]:
     """One version in full; ``?format=yaml`` gives the policy file as written."""
     versions = _program(request, program)
     policy = versions.version(version)
