@@ -13,6 +13,7 @@ from jsonschema.protocols import Validator
 from policy_engine.coerce import Coercer
 from policy_engine.errors import SourceLocation
 from policy_engine.expr.function import DecisionFunction, Origin
+from policy_engine.fast_input import FastInput
 from policy_engine.model import PolicySpec
 
 __all__ = ("CompiledDecision", "CompiledPolicy", "CompiledRule", "GeneratedCode")
@@ -66,6 +67,8 @@ class CompiledDecision:
     input_validator: Validator
     output_validator: Validator
     coerce: Coercer
+    fast_input: FastInput | None
+    """Generated check-and-coerce of valid input; ``INVALID`` sends the input to jsonschema."""
     tz: ZoneInfo
     plain: GeneratedCode
     traced: GeneratedCode

@@ -183,32 +183,42 @@ class DecisionCompiler(BranchCompiler):
         return lets, Scope(scope.inputs, scope.params, types)
 
     def _toposort(self, deps: Mapping[str, set[str]]) -> list[str] | None:
+        """The lets in an order where each comes after those it uses; None (after reporting) on a cycle.
+
+        Depth-first with an explicit stack: a chain of lets may be longer than Python's recursion limit.
+        """
         order: list[str] = []
         state: dict[str, int] = {}
         failed = False
-
-        def visit(name: str, path: list[str]) -> None:
-            nonlocal failed
-            if state.get(name) == 2:
-                return
-            if state.get(name) == 1:
-                cycle = " → ".join([*path[path.index(name) :], name])
-                self.error(
-                    "let-cycle",
-                    f"let values depend on each other in a cycle: {cycle}",
-                    self.spec.lets[name].where,
-                    key=True,
-                )
-                failed = True
-                return
-            state[name] = 1
-            for dep in sorted(deps[name]):
-                visit(dep, [*path, name])
-            state[name] = 2
-            order.append(name)
-
-        for name in deps:
-            visit(name, [])
+        for root in deps:
+            if state.get(root) == 2:
+                continue
+            state[root] = 1
+            path = [root]
+            stack = [iter(sorted(deps[root]))]
+            while stack:
+                for dep in stack[-1]:
+                    if state.get(dep) == 2:
+                        continue
+                    if state.get(dep) == 1:
+                        cycle = " → ".join([*path[path.index(dep) :], dep])
+                        self.error(
+                            "let-cycle",
+                            f"let values depend on each other in a cycle: {cycle}",
+                            self.spec.lets[dep].where,
+                            key=True,
+                        )
+                        failed = True
+                        continue
+                    state[dep] = 1
+                    path.append(dep)
+                    stack.append(iter(sorted(deps[dep])))
+                    break
+                else:
+                    stack.pop()
+                    done = path.pop()
+                    state[done] = 2
+                    order.append(done)
         return None if failed else order
 
     def _rules(self, scope: Scope, outputs: Outputs) -> list[_Rule]:
@@ -404,6 +414,7 @@ class DecisionCompiler(BranchCompiler):
             input_validator=input_schema.validator,
             output_validator=output_schema.validator,
             coerce=input_schema.coercer,
+            fast_input=input_schema.fast_input,
             tz=self.tz,
             plain=plain,
             traced=traced,

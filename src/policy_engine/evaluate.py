@@ -16,6 +16,7 @@ from policy_engine.compiled import CompiledDecision, CompiledPolicy, GeneratedCo
 from policy_engine.decision import Decision, Reason
 from policy_engine.errors import EvaluationError, InputError, InputProblem
 from policy_engine.expr.values import parse_timestamp, to_json_value
+from policy_engine.fast_input import INVALID
 from policy_engine.registry import Registry
 from policy_engine.schemas import validate_input
 
@@ -101,8 +102,10 @@ def evaluate(
     policy: CompiledPolicy, decision: CompiledDecision, data: Any, *, at: datetime, explain: bool = False
 ) -> Decision:
     """Evaluate one decision of one version on raw JSON input (numbers already Decimal)."""
-    _validate(decision, data)
-    values = decision.coerce(data)
+    values = decision.fast_input(data) if decision.fast_input is not None else INVALID
+    if values is INVALID:
+        _validate(decision, data)
+        values = decision.coerce(data)
     values["at"] = at
     trace: dict[Any, Any] = {}
     code = decision.traced if explain else decision.plain

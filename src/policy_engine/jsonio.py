@@ -49,6 +49,8 @@ def _constant(name: str) -> Any:
 
 def _depth(text: str) -> int:
     """Deepest nesting of [ and { outside strings, counted without parsing."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot be deeper than the limit: skip the scan (most requests)
     depth = deepest = 0
     in_string = escaped = False
     for char in text:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from policy_engine.compiled import CompiledDecision, CompiledPolicy
 from policy_engine.errors import InputError, InputProblem, NotFoundError, PolicyCompileError, PolicyError
@@ -58,10 +59,18 @@ class ProgramVersions:
 
     def decision_names(self) -> list[str]:
         """Every decision any version has, in first-seen order."""
+        return list(self._decision_names)
+
+    @cached_property
+    def _decision_names(self) -> dict[str, None]:
         names: dict[str, None] = {}
         for window in self.windows:
             names.update(dict.fromkeys(window.policy.decisions))
-        return list(names)
+        return names
+
+    def has_decision(self, name: str) -> bool:
+        """Whether any version has the decision."""
+        return name in self._decision_names
 
 
 class Registry:
@@ -134,7 +143,7 @@ class Registry:
             InputError: no version in force at ``as_of``.
         """
         versions = self.program(program)
-        if decision not in versions.decision_names():
+        if not versions.has_decision(decision):
             known = ", ".join(versions.decision_names())
             raise NotFoundError(f"{program} has no decision {decision!r} (decisions: {known})", "/decision")
         if version is not None:

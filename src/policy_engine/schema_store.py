@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from jsonschema.protocols import Validator
 
 from policy_engine.coerce import Coercer, build_coercer
 from policy_engine.expr.types import Kind, Type, type_of_schema
+from policy_engine.fast_input import FastInput, compile_fast_input
 from policy_engine.schemas import SchemaFileError, compile_validator, load_schema
 
 __all__ = ("LoadedSchema", "SchemaStore")
@@ -18,7 +20,7 @@ __all__ = ("LoadedSchema", "SchemaStore")
 
 @dataclass(frozen=True)
 class LoadedSchema:
-    """One decision schema file: its text (for the digest), schema, validator, type and input coercer."""
+    """One decision schema file: its text (for the digest), schema, validator, type and input coercers."""
 
     name: str
     """``<program>/<file>``, relative to ``schemas/``."""
@@ -27,6 +29,8 @@ class LoadedSchema:
     validator: Validator
     type: Type
     coercer: Coercer
+    fast_input: FastInput | None
+    """Generated check-and-coerce (None when the schema uses keywords outside its subset)."""
 
 
 class SchemaStore:
@@ -57,9 +61,45 @@ class SchemaStore:
         type_ = type_of_schema(schema)
         if type_.kind is not Kind.OBJECT:
             return f"schema {name} must describe an object (type: object with properties)"
+        bad = _unusable_field(type_)
+        if bad is not None:
+            return f"schema {name}: property {bad!r} must be a name: letters, digits and _, not a digit first"
+        bad = _invalid_default(schema, validator)
+        if bad is not None:
+            return f"schema {name}: the default of property {bad} does not match the property's own schema"
         text = path.read_text(encoding="utf-8")
-        return LoadedSchema(name, text, schema, validator, type_, build_coercer(type_))
+        fast = compile_fast_input(schema, name)
+        return LoadedSchema(name, text, schema, validator, type_, build_coercer(type_), fast)
 
     def texts(self) -> dict[str, str]:
         """Every schema loaded so far, by name."""
         return {name: s.text for name, s in self._cache.items() if isinstance(s, LoadedSchema)}
+
+
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _unusable_field(type_: Type) -> str | None:
+    """The first property name that is not a plain name (field names become names in generated code)."""
+    pending = [type_]
+    while pending:
+        current = pending.pop()
+        for field, sub in current.fields:
+            if _FIELD_NAME.fullmatch(field) is None:
+                return field
+            pending.append(sub)
+        if current.item is not None:
+            pending.append(current.item)
+    return None
+
+
+def _invalid_default(schema: Mapping[str, Any], validator: Validator) -> str | None:
+    """The first property whose ``default`` its own schema refuses (a default becomes an answer as is)."""
+    properties = schema.get("properties")
+    if not isinstance(properties, Mapping):
+        return None
+    for field, sub in properties.items():
+        if isinstance(sub, Mapping) and "default" in sub:
+            if not validator.evolve(schema=sub).is_valid(sub["default"]):
+                return str(field)
+    return None

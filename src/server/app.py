@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.datastructures import State
 
+from server.coordination import WorkerCoordination
 from server.http import AppParts
 from server.log_store import SQLiteDecisionLog
 from server.logs import configure_logging
@@ -42,7 +43,10 @@ def create_app(settings: Settings) -> Litestar:
     app_parts = AppParts(settings, state, log, metrics, service)
 
     def start() -> None:
-        state.watch(settings.watch_interval)
+        coordination = (
+            WorkerCoordination(settings.db_path, settings.workers) if settings.workers > 1 else None
+        )
+        state.watch(settings.watch_interval, coordination)
         logger.info("server ready", extra={"event": "started", "settings": settings.redacted()})
 
     def stop() -> None:

@@ -11,6 +11,7 @@ import logging
 import sqlite3
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from policy_engine import (
     check_policies,
 )
 from policy_engine.schemas import find_schemas_dir
+from server.coordination import WorkerCoordination
 from server.log_store import DecisionLog
 
 __all__ = ("PolicyState", "ReloadOutcome")
@@ -33,6 +35,7 @@ __all__ = ("PolicyState", "ReloadOutcome")
 logger = logging.getLogger("server.policies")
 
 _HISTORY_CACHE = 16
+_GENERATION_POLL = 0.1
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class PolicyState:
         self._history_lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._coordination: WorkerCoordination | None = None
+        self._generation = 0
 
     def reload(self) -> ReloadOutcome:
         """Build a new registry aside; swap it in only when it has no error."""
@@ -133,26 +138,61 @@ class PolicyState:
 
     # ── watching ──────────────────────────────────────────────────────────────────────────────────
 
-    def watch(self, interval: float) -> None:
-        """Check the policy and schema files every ``interval`` seconds; reload when they changed."""
-        if interval <= 0 or self._watcher is not None:
+    def watch(self, interval: float, coordination: WorkerCoordination | None = None) -> None:
+        """Check the files every ``interval`` seconds (0: never) and reload when they changed.
+
+        With several workers (``coordination``), also follow the shared reload generation, so an admin
+        reload received by one worker reaches every worker.
+        """
+        self._coordination = coordination
+        if coordination is not None:
+            self._generation = coordination.generation()
+            coordination.reached(self._generation)
+        if (interval <= 0 and coordination is None) or self._watcher is not None:
             return
         self._watcher = threading.Thread(
             target=self._watch_loop, args=(interval,), name="policy-watcher", daemon=True
         )
         self._watcher.start()
 
+    def request_reload_everywhere(self, timeout: float = 10.0) -> int:
+        """After a good reload here: make the other workers reload too; returns how many workers did."""
+        coordination = self._coordination
+        if coordination is None:
+            return 1
+        generation = coordination.request_reload()
+        self._generation = generation
+        coordination.reached(generation)
+        return coordination.wait_for_workers(generation, timeout)
+
     def stop(self) -> None:
         """Stop watching."""
         self._stop.set()
         if self._watcher is not None:
             self._watcher.join(timeout=5)
+        if self._coordination is not None:
+            self._coordination.close()
 
     def _watch_loop(self, interval: float) -> None:
-        while not self._stop.wait(interval):
+        tick = (
+            min(interval, _GENERATION_POLL) if self._coordination is not None and interval > 0 else interval
+        )
+        if interval <= 0:
+            tick = _GENERATION_POLL
+        next_file_check = time.monotonic() + interval
+        while not self._stop.wait(tick):
             try:
-                if self._current_fingerprint() != self._fingerprint:
-                    self.reload()
+                if self._coordination is not None:
+                    generation = self._coordination.generation()
+                    if generation != self._generation:
+                        self.reload()
+                        self._generation = generation
+                        self._coordination.reached(generation)
+                        continue
+                if interval > 0 and time.monotonic() >= next_file_check:
+                    next_file_check = time.monotonic() + interval
+                    if self._current_fingerprint() != self._fingerprint:
+                        self.reload()
             except Exception:  # the watcher must outlive any one bad reload
                 logger.exception("policy watcher failed", extra={"event": "watch_failed"})
 

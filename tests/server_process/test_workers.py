@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from server_harness import (
     ServerProcess,
@@ -153,12 +152,6 @@ def test_file_watcher_reloads_every_worker(start_server: StartServer) -> None:
     assert after[0] == "approve" and after[1] != before[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: POST /v1/admin/reload reloads only the worker process that answers it; with "
-    "--workers N and the watcher off the other workers keep the old policies (src/server/routes/"
-    "operations.py reload -> PolicyState.reload is per process)",
-)
 def test_admin_reload_reaches_every_worker(start_server: StartServer) -> None:
     server = start_server(workers=2, watch_interval=0)
     (before,) = _answers_for_399(server)
@@ -169,6 +162,7 @@ def test_admin_reload_reaches_every_worker(start_server: StartServer) -> None:
         response = client.post("/v1/admin/reload", headers=admin_headers())
     assert response.status_code == 200, response.text
     assert response.json()["changed"] is True
+    assert response.json()["workers"] == 2
     new_digest = response.json()["policies"]["douyin-anxingou@2021.08"]
 
     # both workers got some of these connections in every run so far (about half each)

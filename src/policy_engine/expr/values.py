@@ -58,6 +58,8 @@ _END_YEAR = 2100
 _DURATION_TEXT = re.compile(r"[0-9]+[dhms](?: ?[0-9]+[dhms])*", re.ASCII)
 _DURATION_PART = re.compile(r"([0-9]+)([dhms])", re.ASCII)
 _DURATION_UNITS = "dhms"
+_DURATION_DIGITS = 15
+"""Most digits of one part: more is always too long a duration (and is refused before ``int()``)."""
 _DURATION_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION_MESSAGE = (
     "must be whole numbers with the units d, h, m, s, each at most once and in that order, "
@@ -146,9 +148,14 @@ def round_to_cent(amount: Decimal) -> Decimal:
     """
     if not amount.is_finite():
         raise ValueError(f"cannot round {amount} to the cent")
-    context = Context(prec=max(28, amount.adjusted() + 4), rounding=ROUND_HALF_UP)
+    adjusted = amount.adjusted()
+    # A shared context serves every amount below 10^24 yuan; larger ones get a context of their own.
+    context = _ROUNDING if adjusted < 24 else Context(prec=adjusted + 4, rounding=ROUND_HALF_UP)
     rounded = amount.quantize(_CENT, rounding=ROUND_HALF_UP, context=context)
     return rounded.copy_abs() if rounded.is_zero() else rounded
+
+
+_ROUNDING = Context(prec=28, rounding=ROUND_HALF_UP)
 
 
 def format_money(d: Decimal) -> str:
@@ -166,7 +173,20 @@ def format_money(d: Decimal) -> str:
     """
     if isinstance(d, bool) or not isinstance(d, Decimal | int):
         raise TypeError(f"money must be a Decimal, not {type(d).__name__}")
-    return f"{round_to_cent(Decimal(d)):f}"
+    if isinstance(d, Decimal) and d.is_nan():  # NaN != NaN: never a cache key
+        raise ValueError(f"cannot round {d} to the cent")
+    # Equal amounts round to the same text (1.005 and 1.0050 both give "1.01"): cached by value.
+    text = _FORMATTED_MONEY.get(d)
+    if text is None:
+        text = f"{round_to_cent(Decimal(d)):f}"
+        if len(_FORMATTED_MONEY) >= _FORMATTED_LIMIT:
+            _FORMATTED_MONEY.clear()
+        _FORMATTED_MONEY[d] = text
+    return text
+
+
+_FORMATTED_MONEY: dict[Decimal | int, str] = {}
+_FORMATTED_LIMIT = 4096
 
 
 def plain_decimal(d: Decimal) -> str:
@@ -306,6 +326,8 @@ def parse_duration(text: str) -> timedelta:
     positions = [_DURATION_UNITS.index(unit) for _, unit in parts]
     if any(later <= earlier for earlier, later in pairwise(positions)):
         raise ValueError(_DURATION_MESSAGE)
+    if any(len(number) > _DURATION_DIGITS for number, _ in parts):
+        raise ValueError("is too long a duration")
     seconds = sum(int(number) * _DURATION_SECONDS[unit] for number, unit in parts)
     try:
         return timedelta(seconds=seconds)

@@ -74,9 +74,11 @@ async def reload(request: Request[Any, Any, Any]) -> Response[bytes]:
             title="Policies not reloaded",
             extra={"policy_errors": errors},
         )
+    workers = await asyncio.to_thread(app.state.request_reload_everywhere)
     return json_response(
         {
             "reloaded": True,
+            "workers": workers,
             "changed": outcome.changed,
             "policies": outcome.digests,
             "warnings": [str(w) for w in outcome.warnings],

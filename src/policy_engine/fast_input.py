@@ -1,0 +1,278 @@
+"""A decision's input check and coercion, generated as one Python function per input schema at load.
+
+jsonschema walks a schema with a generic interpreter (most of a decide call's time); this module writes the
+same walk out as straight-line Python once, as jinja2 writes templates out, for the subset of JSON Schema our
+decision schemas use. The generated function returns the coerced evaluation values, or ``INVALID``.
+
+It may only ever be *stricter* than jsonschema: ``INVALID`` sends the caller to jsonschema, which finds the
+located problems (or, if it finds none, the slow coercer is used). So a doubt compiles to ``INVALID`` and a
+schema keyword outside the subset means no fast path at all (``compile_fast_input`` returns None). A
+property test checks the generated function against jsonschema and the coercer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from policy_engine.expr.types import Kind, type_of_schema
+from policy_engine.expr.values import is_money, parse_timestamp
+
+__all__ = ("INVALID", "FastInput", "compile_fast_input")
+
+INVALID: Any = object()
+"""What a fast input function returns when jsonschema must look at the input."""
+
+FastInput = Callable[[Any], Any]
+
+_IGNORED = frozenset({"$schema", "$id", "$comment", "title", "description", "default", "examples"})
+_SUPPORTED = _IGNORED | {
+    "type",
+    "enum",
+    "format",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "pattern",
+}
+_TYPE_TESTS = {
+    "string": "type({v}) is str",
+    "null": "{v} is None",
+    "boolean": "({v} is True or {v} is False)",
+    "integer": "(type({v}) is int or (type({v}) is Decimal and {v}.is_finite()"
+    " and {v} == {v}.to_integral_value()))",
+    "number": "(type({v}) is int or (type({v}) is Decimal and {v}.is_finite()))",
+    "object": "type({v}) is dict",
+    "array": "type({v}) is list",
+}
+_NUMBER = "(type({v}) is int or type({v}) is Decimal)"
+_CENT = Decimal("0.01")
+
+
+class _Unsupported(Exception):
+    """The schema uses something the generator does not write out: no fast path for it."""
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.constants: dict[str, Any] = {}
+        self._names = 0
+
+    def name(self, prefix: str) -> str:
+        self._names += 1
+        return f"{prefix}{self._names}"
+
+    def const(self, value: Any) -> str:
+        name = self.name("_c")
+        self.constants[name] = value
+        return name
+
+    def emit(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+
+    def fail_if(self, indent: int, condition: str) -> None:
+        self.emit(indent, f"if {condition}:")
+        self.emit(indent + 1, "return _INVALID")
+
+
+def _types(schema: Mapping[str, Any]) -> list[str] | None:
+    raw = schema.get("type")
+    if raw is None:
+        return None
+    types = [raw] if isinstance(raw, str) else list(raw)
+    if not types or any(t not in _TYPE_TESTS for t in types):
+        raise _Unsupported(f"type {raw!r}")
+    return types
+
+
+def _node(w: _Writer, schema: Any, v: str, out: str, indent: int, depth: int) -> None:
+    """Check value ``v`` against ``schema``; assign its coerced value to ``out``."""
+    if not isinstance(schema, Mapping) or depth > 32:
+        raise _Unsupported("schema node")
+    unknown = set(schema) - _SUPPORTED
+    if unknown:
+        raise _Unsupported(", ".join(sorted(unknown)))
+    types = _types(schema)
+    if types is None:
+        raise _Unsupported("a node without type")
+    w.fail_if(indent, "not (" + " or ".join(_TYPE_TESTS[t].format(v=v) for t in types) + ")")
+    _enum(w, schema, v, indent)
+    _numeric(w, schema, v, indent)
+    _string(w, schema, v, indent)
+    kind = type_of_schema(schema).kind
+    containers = {"object", "array"} & set(types)
+    if containers and len(set(types) - {"null"}) > 1:
+        raise _Unsupported("a container mixed with other types")
+    if kind is Kind.OBJECT:
+        _object(w, schema, v, out, indent, depth)
+    elif kind is Kind.LIST:
+        _array(w, schema, v, out, indent, depth)
+    elif "object" in types or "array" in types:
+        raise _Unsupported("container kind")
+    else:
+        _scalar(w, schema, kind, v, out, indent)
+
+
+def _enum(w: _Writer, schema: Mapping[str, Any], v: str, indent: int) -> None:
+    if "enum" not in schema:
+        return
+    values = schema["enum"]
+    strings = [x for x in values if isinstance(x, str)]
+    numbers = [x for x in values if isinstance(x, int | Decimal) and not isinstance(x, bool)]
+    if len(strings) + len(numbers) + values.count(None) != len(values):
+        raise _Unsupported("enum of other values")
+    tests = []
+    if strings:
+        tests.append(f"(type({v}) is str and {v} in {w.const(frozenset(strings))})")
+    if numbers:  # jsonschema compares numbers by value: 7, 7.0 and Decimal("7") are one enum member
+        tests.append(f"({_NUMBER.format(v=v)} and {v} in {w.const(frozenset(numbers))})")
+    if None in values:
+        tests.append(f"{v} is None")
+    w.fail_if(indent, "not (" + " or ".join(tests) + ")")
+
+
+def _numeric(w: _Writer, schema: Mapping[str, Any], v: str, indent: int) -> None:
+    is_number = _NUMBER.format(v=v)
+    bounds = (("minimum", "<"), ("maximum", ">"), ("exclusiveMinimum", "<="), ("exclusiveMaximum", ">="))
+    for key, op in bounds:
+        if key in schema:
+            bound = schema[key]
+            if isinstance(bound, bool) or not isinstance(bound, int | Decimal):
+                raise _Unsupported(key)
+            w.fail_if(indent, f"{is_number} and {v} {op} {w.const(bound)}")
+    if "multipleOf" in schema:
+        step = schema["multipleOf"]
+        if isinstance(step, bool) or not isinstance(step, int | Decimal) or step <= 0:
+            raise _Unsupported("multipleOf")
+        w.fail_if(indent, f"{is_number} and not _multiple_of({v}, {w.const(step)})")
+
+
+def _string(w: _Writer, schema: Mapping[str, Any], v: str, indent: int) -> None:
+    is_string = f"type({v}) is str"
+    if "minLength" in schema:
+        w.fail_if(indent, f"{is_string} and len({v}) < {int(schema['minLength'])}")
+    if "maxLength" in schema:
+        w.fail_if(indent, f"{is_string} and len({v}) > {int(schema['maxLength'])}")
+    if "pattern" in schema:
+        pattern = w.const(re.compile(str(schema["pattern"])))
+        w.fail_if(indent, f"{is_string} and {pattern}.search({v}) is None")
+
+
+def _scalar(w: _Writer, schema: Mapping[str, Any], kind: Kind, v: str, out: str, indent: int) -> None:
+    fmt = schema.get("format")
+    if fmt not in (None, "money", "date-time"):
+        raise _Unsupported(f"format {fmt}")
+    if fmt == "money":
+        w.emit(indent, f"if {v} is None or {v} is True or {v} is False:")
+        w.emit(indent + 1, f"{out} = {v}")
+        w.emit(indent, "else:")
+        w.fail_if(indent + 1, f"not _is_money({v})")
+        w.emit(indent + 1, f"{out} = Decimal({v}).quantize(_CENT)")
+    elif fmt == "date-time":
+        w.emit(indent, f"if type({v}) is str:")
+        w.emit(indent + 1, "try:")
+        w.emit(indent + 2, f"{out} = _parse_timestamp({v})")
+        w.emit(indent + 1, "except ValueError:")
+        w.emit(indent + 2, "return _INVALID")
+        w.emit(indent, "else:")
+        w.emit(indent + 1, f"{out} = {v}")
+    elif kind is Kind.DECIMAL:
+        w.emit(indent, f"{out} = Decimal({v}) if type({v}) is int else {v}")
+    else:
+        w.emit(indent, f"{out} = {v}")
+
+
+def _object(w: _Writer, schema: Mapping[str, Any], v: str, out: str, indent: int, depth: int) -> None:
+    properties = schema.get("properties", {})
+    required = list(schema.get("required", ()))
+    extra = schema.get("additionalProperties", True)
+    if not isinstance(properties, Mapping) or extra not in (True, False):
+        raise _Unsupported("object")
+    w.emit(indent, f"if {v} is None:")
+    w.emit(indent + 1, f"{out} = None")
+    w.emit(indent, "else:")
+    inner = indent + 1
+    for name in required:
+        w.fail_if(inner, f"{str(name)!r} not in {v}")
+    if extra is False:
+        w.fail_if(inner, f"not {w.const(frozenset(properties))}.issuperset({v})")
+    fields = []
+    for name, sub in properties.items():
+        value, result = w.name("_v"), w.name("_r")
+        w.emit(inner, f"{value} = {v}.get({name!r}, _ABSENT)")
+        w.emit(inner, f"if {value} is _ABSENT:")
+        w.emit(inner + 1, f"{result} = None")
+        w.emit(inner, "else:")
+        _node(w, sub, value, result, inner + 1, depth + 1)
+        fields.append(f"{name!r}: {result}")
+    w.emit(inner, f"{out} = {{{', '.join(fields)}}}")
+
+
+def _array(w: _Writer, schema: Mapping[str, Any], v: str, out: str, indent: int, depth: int) -> None:
+    w.emit(indent, f"if {v} is None:")
+    w.emit(indent + 1, f"{out} = None")
+    w.emit(indent, "else:")
+    inner = indent + 1
+    if "minItems" in schema:
+        w.fail_if(inner, f"len({v}) < {int(schema['minItems'])}")
+    if "maxItems" in schema:
+        w.fail_if(inner, f"len({v}) > {int(schema['maxItems'])}")
+    items = schema.get("items")
+    if items is None:
+        w.emit(inner, f"{out} = list({v})")
+    else:
+        item, result = w.name("_i"), w.name("_r")
+        w.emit(inner, f"{out} = []")
+        w.emit(inner, f"for {item} in {v}:")
+        _node(w, items, item, result, inner + 1, depth + 1)
+        w.emit(inner + 1, f"{out}.append({result})")
+    if schema.get("uniqueItems") is True:
+        # only lists of strings are compared here; anything else goes to jsonschema
+        w.fail_if(inner, f"not all(type(x) is str for x in {v}) or len(set({v})) != len({v})")
+
+
+def _multiple_of(value: Any, step: Any) -> bool:
+    try:
+        return bool(Decimal(value) % Decimal(step) == 0)
+    except ArithmeticError:
+        return False
+
+
+def compile_fast_input(schema: Mapping[str, Any], name: str = "input") -> FastInput | None:
+    """The generated check-and-coerce function of a decision input schema, or None when unsupported."""
+    w = _Writer()
+    try:
+        _node(w, schema, "data", "result", 1, 0)
+    except _Unsupported:
+        return None
+    source = "def fast_input(data):\n" + "\n".join(w.lines) + "\n    return result\n"
+    namespace: dict[str, Any] = {
+        "Decimal": Decimal,
+        "_INVALID": INVALID,
+        "_ABSENT": _ABSENT,
+        "_CENT": _CENT,
+        "_is_money": is_money,
+        "_parse_timestamp": parse_timestamp,
+        "_multiple_of": _multiple_of,
+        **w.constants,
+    }
+    exec(compile(source, f"<input schema {name}>", "exec"), namespace)  # our own generated code
+    function: FastInput = namespace["fast_input"]
+    return function
+
+
+_ABSENT: Any = object()
