@@ -168,6 +168,20 @@ def test_a_log_that_cannot_be_written_gives_503_never_a_200(make_client: ClientF
         assert "decision_log_write_failures_total" in client.get("/metrics").text
 
 
+def test_the_server_recovers_once_the_log_has_room_again(make_client: ClientFactory, tmp_path: Path) -> None:
+    with make_client(db_max_pages=64) as client:
+        acknowledged = 0
+        while client.post("/v1/decide", json=DECIDE).status_code == 200:
+            acknowledged += 1
+        assert acknowledged > 0
+        assert_problem(client.post("/v1/decide", json=DECIDE), 503)
+        with sqlite3.connect(tmp_path / "log" / "decisions.sqlite3") as db:  # an operator makes room
+            db.execute("DELETE FROM decisions")
+        answer = client.post("/v1/decide", json=DECIDE)
+        assert answer.status_code == 200
+        assert client.get(f"/v1/decisions/{answer.json()['decision_id']}").status_code == 200
+
+
 def test_broken_policies_at_start_leave_the_server_not_ready(
     make_client: ClientFactory, policy_copy: Path
 ) -> None:
