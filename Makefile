@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest policy-check bench clean
+.PHONY: install run test lint typecheck pytest policy-check bench browser clean
 
 install: $(STAMP)
 
@@ -30,8 +30,21 @@ lint: install
 typecheck: install
 	$(BIN)/mypy --strict src
 
-pytest: install
-	$(BIN)/pytest -q
+pytest: install browser
+	@if [ "$$(id -u)" = 0 ]; then export POLICY_BROWSER_TESTS=required; fi; \
+		echo "$(BIN)/pytest -q"; $(BIN)/pytest -q
+
+# Debian's Chromium for the playground's browser tests (tests/browser), installed when missing (needs root).
+# As root, `make pytest` then requires the browser tests to run (POLICY_BROWSER_TESTS=required).
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "browser: /usr/bin/chromium is missing and this is not root: the browser tests will skip"; \
+	else \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get install -y -qq chromium >/dev/null 2>&1 || \
+			{ apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; \
+	fi
 
 policy-check: install
 	$(BIN)/policy validate policies/

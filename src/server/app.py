@@ -19,6 +19,7 @@ from server.problems import exception_handlers
 from server.routes.decide import ROUTES as DECIDE_ROUTES
 from server.routes.decisions import ROUTES as DECISION_LOG_ROUTES
 from server.routes.operations import ROUTES as OPERATION_ROUTES
+from server.routes.playground import ROUTES as PLAYGROUND_ROUTES
 from server.routes.programs import ROUTES as PROGRAM_ROUTES
 from server.service import DecisionService
 from server.settings import Settings
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> Litestar:
         *DECISION_LOG_ROUTES,
         *OPERATION_ROUTES,
         *OPENAPI_ROUTES,
+        *PLAYGROUND_ROUTES,
     ]
     return Litestar(
         route_handlers=route_handlers,

@@ -301,6 +301,35 @@ def _static_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/v1/programs/{program}/versions/{version}/decisions/{decision}/examples": {
+            "get": {
+                "operationId": "getDecisionExamples",
+                "summary": "Example inputs from the policy tests (at most 20) that the version decides",
+                "tags": ["programs"],
+                "parameters": [_path_param("program"), _path_param("version"), _path_param("decision")],
+                "responses": {
+                    "200": {
+                        "description": "Named inputs (with the request time when a case gives one).",
+                        "content": _json(
+                            {
+                                "type": "array",
+                                "maxItems": 20,
+                                "items": {
+                                    "type": "object",
+                                    "required": ["name", "input"],
+                                    "properties": {
+                                        "name": {"type": "string"},
+                                        "input": {"type": "object"},
+                                        "at": _TIMESTAMP,
+                                    },
+                                },
+                            }
+                        ),
+                    },
+                    **_problems(404, 503),
+                },
+            }
+        },
         "/v1/decisions/{decision_id}": {
             "get": {
                 "operationId": "getDecision",
