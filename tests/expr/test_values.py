@@ -7,7 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policy_engine.expr.values import (
@@ -516,3 +516,31 @@ def test_render_timestamp_in_another_zone() -> None:
 @pytest.mark.parametrize("value", [Decimal("-0"), Decimal("0E+3"), Decimal("-0.000")])
 def test_plain_decimal_never_negative_zero(value: Decimal) -> None:
     assert not plain_decimal(value).startswith("-")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.integers(0, 9999),
+    st.integers(0, 19),
+    st.integers(0, 39),
+    st.integers(0, 29),
+    st.integers(0, 69),
+    st.integers(0, 69),
+    st.sampled_from(["Z", "+08:00", "-05:30", "+23:59", "+24:00", "-00:00", "+08:60", "+99:00"]),
+)
+def test_the_fast_timestamp_reader_agrees_with_the_full_one(
+    year: int, month: int, day: int, hour: int, minute: int, second: int, offset: str
+) -> None:
+    import policy_engine.expr.values as values
+
+    text = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}{offset}"
+    fast = values._check_timestamp(text)
+    pattern = values._CANONICAL_TIMESTAMP
+    try:
+        values._CANONICAL_TIMESTAMP = re.compile(r"(?!)")  # never matches: the full reader only
+        full = values._check_timestamp(text)
+    finally:
+        values._CANONICAL_TIMESTAMP = pattern
+    assert fast == full
+    if isinstance(fast, datetime):
+        assert isinstance(full, datetime) and fast.utcoffset() == full.utcoffset()

@@ -45,6 +45,9 @@ _TIMESTAMP_TEXT = re.compile(
     r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<off_hour>[0-9]{2}):(?P<off_minute>[0-9]{2}))",
     re.ASCII,
 )
+_CANONICAL_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:[+-][0-9]{2}:[0-9]{2}|Z)", re.ASCII
+)
 _LOCAL_TIMESTAMP_TEXT = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?",
     re.ASCII,
@@ -210,6 +213,16 @@ def _check_timestamp(text: object) -> datetime | str:
     """The aware datetime, or the message saying why ``text`` is not an acceptable timestamp."""
     if not isinstance(text, str):
         return _TIMESTAMP_MESSAGE
+    if _CANONICAL_TIMESTAMP.fullmatch(text) is not None and (
+        text[-1] == "Z" or (text[-5:-3] <= "23" and text[-2:] <= "59")  # fromisoformat takes +08:60
+    ):
+        # The common form, read in C; anything it refuses goes to the reader below, which says why.
+        try:
+            fast = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return fast if _FIRST_YEAR <= fast.year < _END_YEAR else _RANGE_MESSAGE
     match = _TIMESTAMP_TEXT.fullmatch(text)
     if match is None:
         if _LOCAL_TIMESTAMP_TEXT.fullmatch(text) is not None:
