@@ -99,7 +99,10 @@ def _invalid_default(schema: Mapping[str, Any], validator: Validator) -> str | N
     if not isinstance(properties, Mapping):
         return None
     for field, sub in properties.items():
-        if isinstance(sub, Mapping) and "default" in sub:
-            if not validator.evolve(schema=sub).is_valid(sub["default"]):
-                return str(field)
+        if (
+            isinstance(sub, Mapping)
+            and "default" in sub
+            and not validator.evolve(schema=sub).is_valid(sub["default"])
+        ):
+            return str(field)
     return None
