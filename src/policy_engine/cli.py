@@ -247,3 +247,66 @@ def serve(
         _fail(str(exc))
     _load(settings.policy_dir)
     run_server(settings)
+
+
+@main.command()
+@click.argument("program")
+@click.option("--from", "from_version", required=True, help="The version in force now.")
+@click.option("--to", "to", required=True, help="The changed version, or a draft policy file (.yaml).")
+@click.option(
+    "--corpus", type=click.Path(path_type=Path, dir_okay=False), help="JSON Lines of decide requests."
+)
+@click.option(
+    "--from-log", "from_log", type=click.Path(path_type=Path, dir_okay=False), help="A decision log."
+)
+@click.option("--since", default=None, help="With --from-log: records from this time (RFC 3339).")
+@click.option("--until", default=None, help="With --from-log: records before this time (RFC 3339).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--html", "html_file", type=click.Path(path_type=Path, dir_okay=False), help="Write an HTML report."
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: every core).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when on a terminal).")
+@policies_option
+@_no_traceback
+def diff(
+    program: str,
+    from_version: str,
+    to: str,
+    corpus: Path | None,
+    from_log: Path | None,
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+    html_file: Path | None,
+    workers: int | None,
+    progress: bool | None,
+    policies_opt: Path | None,
+) -> None:
+    """The impact of a policy change: what changed between two versions, and what it does to decisions.
+
+    With --corpus (JSON Lines of decide requests) or --from-log (the server's decision log), every request
+    is evaluated under both versions: changed outcomes and amounts, money moved per field and per rule.
+    """
+    from policy_engine import diff as impact  # tqdm and the reports load only for this command
+
+    spec = impact.PairSpec(policies_opt or Path("policies"), program, from_version, to)
+    options = impact.DiffOptions(
+        spec, corpus, from_log, since, until, workers,
+        progress=sys.stderr.isatty() if progress is None else progress,
+        default_at=datetime.now(UTC),
+    )  # fmt: skip
+    try:
+        report = impact.build_report(options)
+    except impact.DiffInputError as exc:
+        _fail(str(exc))
+    except impact.DiffPolicyError as exc:
+        _print_problems(exc.errors)
+        _fail(f"{len(exc.errors.errors)} policy error(s)", EXIT_FAILED)
+    if report.impact is not None and report.impact.bad:
+        _, ref, message = report.impact.bad_shown[0]
+        click.echo(f"warning: {report.impact.bad:,} bad line(s) skipped; first: {ref}: {message}", err=True)
+    if html_file is not None:
+        html_file.write_text(impact.render_html(report), encoding="utf-8")
+        click.echo(f"wrote {html_file}", err=True)
+    click.echo(dumps(report.to_json(), indent=2) if as_json else impact.render_text(report), nl=as_json)
