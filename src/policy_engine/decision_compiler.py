@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 
 from policy_engine.branches import BranchCompiler, Outputs, assignable
 from policy_engine.compiled import CompiledDecision, CompiledRule, GeneratedCode
-from policy_engine.errors import PolicyError
-from policy_engine.expr.codegen import CompiledExpr, TraceTable
+from policy_engine.expr.codegen import CompiledExpr
 from policy_engine.expr.function import (
     BranchCode,
     DecisionCode,
@@ -24,7 +23,7 @@ from policy_engine.expr.function import (
     build_function,
     generate_source,
 )
-from policy_engine.expr.scope import RESERVED_NAMES, ConstantPool, Scope, Usage
+from policy_engine.expr.scope import RESERVED_NAMES, Scope
 from policy_engine.expr.syntax import ExprProblem, parse_expression
 from policy_engine.expr.types import ANY, TIMESTAMP, Kind, Type
 from policy_engine.model import DecisionSpec, PolicySpec, RuleSpec
@@ -57,15 +56,7 @@ class DecisionCompiler(BranchCompiler):
         store: SchemaStore,
         tz: ZoneInfo,
     ) -> None:
-        self.policy = policy
-        self.spec = spec
-        self.params = params
-        self.store = store
-        self.tz = tz
-        self.errors: list[PolicyError] = []
-        self.usage = Usage()
-        self.pool = ConstantPool()
-        self.trace = TraceTable()
+        super().__init__(policy, spec, params, store, tz)
         self.otherwise_reachable = True
 
     # -- stages -----------------------------------------------------------------------------------
