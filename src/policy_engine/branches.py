@@ -139,7 +139,9 @@ class BranchCompiler(CompileContext):
         needs: set[str] = set()
         for part in parts:
             codes.append(self._template_part(part, where, scope, needs))
-        return ("(" + " + ".join(codes) + ")") if codes else "''", frozenset(needs)
+        if len(codes) > 1:  # one flat call, not a + b + …: Python cannot compile thousands of nested +
+            return "''.join((" + ", ".join(codes) + "))", frozenset(needs)
+        return ("(" + codes[0] + ")") if codes else "''", frozenset(needs)
 
     def _template_part(self, part: TemplatePart, where: Where, scope: Scope, needs: set[str]) -> str:
         if not part.is_expression:

@@ -22,7 +22,7 @@ def resolve_extends(
     errors: list[PolicyError] = []
     merged: dict[tuple[str, str], PolicySpec] = {}
     for key in policies:
-        _merge_chain(key, policies, merged, errors, ())
+        _merge_chain(key, policies, merged, errors)
     return merged, errors
 
 
@@ -31,49 +31,53 @@ def _merge_chain(
     policies: Mapping[tuple[str, str], PolicySpec],
     merged: dict[tuple[str, str], PolicySpec],
     errors: list[PolicyError],
-    seen: tuple[tuple[str, str], ...],
 ) -> PolicySpec | None:
-    if key in merged:
-        return merged[key]
-    spec = policies[key]
-    if spec.extends is None:
-        merged[key] = spec
-        return spec
-    where = spec.where.child("extends")
-    base_key = (spec.program, spec.extends)
-    if base_key in seen or base_key == key:
-        path = (*seen, key)
-        chain = " → ".join(v for _, v in (*path[path.index(base_key) :], base_key))
-        errors.append(
-            PolicyCompileError("extends-cycle", f"extends forms a cycle: {chain}", where.location())
-        )
-        return None
-    base_spec = policies.get(base_key)
-    if base_spec is None:
-        known = sorted(v for p, v in policies if p == spec.program and v != spec.version)
-        errors.append(
-            PolicyCompileError(
-                "extends-unknown",
-                f'extends "{spec.extends}", but {spec.program} has no such version'
-                + (f" (versions: {', '.join(known)})" if known else ""),
-                where.location(),
+    """Merge ``key`` onto its chain of bases, walking the chain in a loop (a chain may be long)."""
+    waiting: list[tuple[str, str]] = []
+    """Versions whose base is being resolved, the first asked for first."""
+    current = key
+    while current not in merged:
+        spec = policies[current]
+        if spec.extends is None:
+            merged[current] = spec
+            break
+        where = spec.where.child("extends")
+        base_key = (spec.program, spec.extends)
+        if base_key in waiting or base_key == current:
+            path = (*waiting, current)
+            chain = " → ".join(v for _, v in (*path[path.index(base_key) :], base_key))
+            errors.append(
+                PolicyCompileError("extends-cycle", f"extends forms a cycle: {chain}", where.location())
             )
-        )
-        return None
-    if _starts_later(base_spec, spec):
-        errors.append(
-            PolicyCompileError(
-                "extends-later",
-                f'extends "{spec.extends}", which takes effect after this version; extend an earlier version',
-                where.location(),
+            return None
+        base_spec = policies.get(base_key)
+        if base_spec is None:
+            known = sorted(v for p, v in policies if p == spec.program and v != spec.version)
+            errors.append(
+                PolicyCompileError(
+                    "extends-unknown",
+                    f'extends "{spec.extends}", but {spec.program} has no such version'
+                    + (f" (versions: {', '.join(known)})" if known else ""),
+                    where.location(),
+                )
             )
-        )
-        return None
-    base = _merge_chain(base_key, policies, merged, errors, (*seen, key))
-    if base is None:
-        return None
-    result = _merge(base, spec, errors)
-    merged[key] = result
+            return None
+        if _starts_later(base_spec, spec):
+            errors.append(
+                PolicyCompileError(
+                    "extends-later",
+                    f'extends "{spec.extends}", which takes effect after this version; '
+                    "extend an earlier version",
+                    where.location(),
+                )
+            )
+            return None
+        waiting.append(current)
+        current = base_key
+    result = merged[current]
+    for child in reversed(waiting):
+        result = _merge(result, policies[child], errors)
+        merged[child] = result
     return result
 
 

@@ -36,6 +36,7 @@ from policy_engine.source import SourceDocument, escape_pointer_token
 
 __all__ = (
     "BUNDLED_SCHEMAS_DIR",
+    "MAX_SCHEMA_DEPTH",
     "POLICY_SCHEMA",
     "POLICY_TESTS_SCHEMA",
     "SchemaFileError",
@@ -54,6 +55,8 @@ POLICY_SCHEMA = "policy.schema.json"
 """File name of the policy-file schema in a schemas folder."""
 POLICY_TESTS_SCHEMA = "policy-tests.schema.json"
 """File name of the policy-test-table schema in a schemas folder."""
+MAX_SCHEMA_DEPTH = 64
+"""Deepest nesting of ``[`` and ``{`` in a schema file, checked before the JSON is parsed."""
 
 MONEY_MESSAGE = "must be a non-negative amount in yuan with at most two decimal places"
 TIMESTAMP_MESSAGE = "must be an RFC 3339 timestamp with an offset, e.g. 2021-09-01T10:00:00+08:00"
@@ -128,6 +131,28 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _nesting(text: str) -> int:
+    """Deepest nesting of [ and { outside JSON strings, counted without parsing."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def load_schema(path: Path) -> dict[str, Any]:
     """Read one schema file as strict JSON: decimals as ``Decimal``, integers as ``int``, no duplicate keys.
 
@@ -138,7 +163,8 @@ def load_schema(path: Path) -> dict[str, Any]:
         The schema (a JSON object).
 
     Raises:
-        SchemaFileError: When the file cannot be read, is not strict JSON, or is not an object.
+        SchemaFileError: When the file cannot be read, is nested deeper than :data:`MAX_SCHEMA_DEPTH`, is
+            not strict JSON, or is not an object.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -146,6 +172,8 @@ def load_schema(path: Path) -> dict[str, Any]:
         raise SchemaFileError(path, "no such schema file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SchemaFileError(path, f"cannot read the schema file: {exc}") from None
+    if _nesting(text) > MAX_SCHEMA_DEPTH:
+        raise SchemaFileError(path, f"the schema is nested deeper than {MAX_SCHEMA_DEPTH} levels")
     try:
         data = json.loads(
             text, parse_float=Decimal, object_pairs_hook=_no_duplicates, parse_constant=_no_constant

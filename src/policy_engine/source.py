@@ -11,7 +11,8 @@ without recursion, with one scalar resolver:
   ``2021-08-10T00:00:00+08:00``, ``1e5``, ``0x1F``).
 
 Duplicate keys, anchors, aliases, merge keys, tags, non-text keys, more than one document, nesting deeper
-than :data:`MAX_DEPTH`, more than :data:`MAX_NODES` nodes and files over :data:`MAX_FILE_BYTES` are errors.
+than :data:`MAX_DEPTH`, more than :data:`MAX_NODES` nodes, plain numbers longer than
+:data:`MAX_NUMBER_CHARS` and files over :data:`MAX_FILE_BYTES` are errors.
 Every problem found in one pass is raised together as a :class:`~policy_engine.errors.PolicyLoadError`
 of located :class:`~policy_engine.errors.PolicySyntaxError` items.
 
@@ -48,6 +49,7 @@ __all__ = (
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_NODES",
+    "MAX_NUMBER_CHARS",
     "Position",
     "ScalarSpan",
     "SourceDocument",
@@ -63,6 +65,8 @@ MAX_DEPTH = 64
 """Deepest nesting of mappings and sequences; the root collection is level 1."""
 MAX_NODES = 200_000
 """Most nodes (scalars, mappings, sequences) in one file."""
+MAX_NUMBER_CHARS = 40
+"""Longest plain number, in characters (the limit of numbers in request JSON); checked before conversion."""
 
 _INTEGER = re.compile(r"[-+]?[0-9]+")
 _DECIMAL = re.compile(r"[-+]?[0-9]+\.[0-9]+")
@@ -222,6 +226,10 @@ def resolve_plain_scalar(value: str) -> Any:
     if _INTEGER.fullmatch(value) or _DECIMAL.fullmatch(value):
         return Decimal(value)
     return value
+
+
+def _is_number(value: str) -> bool:
+    return _INTEGER.fullmatch(value) is not None or _DECIMAL.fullmatch(value) is not None
 
 
 def escape_pointer_token(token: str) -> str:
@@ -549,6 +557,15 @@ class _Builder:
         self._check_node(event, pointer)
         if is_key:
             self._on_key(event)
+            return
+        if event.style is None and len(event.value) > MAX_NUMBER_CHARS and _is_number(event.value):
+            self.error(
+                "number-too-long",
+                f"a number may have at most {MAX_NUMBER_CHARS} characters; this one has {len(event.value):,}",
+                _position(event.start_mark),
+                self._context_pointer(pointer),
+            )
+            self._attach(None)
             return
         value = resolve_plain_scalar(event.value) if event.style is None else event.value
         if pointer is not None:

@@ -116,13 +116,22 @@ class _Generator:
         self.defaults = {o.field: o.code for rule in code.rules for o in rule.branch.outputs if o.is_default}
 
     def ensure_lets(self, names: frozenset[str], indent: int, done: set[str]) -> None:
+        """Write each let of ``names`` not in ``done`` after those it needs (a loop: chains may be long)."""
         for name in sorted(names):
-            if name in done:
-                continue
-            let = self.code.lets[name]
-            self.ensure_lets(let.needs, indent, done)
-            self.out.line(indent, f"{let_name(name)} = {let.code}", let.origin)
-            done.add(name)
+            stack = [(name, iter(sorted(self.code.lets[name].needs)))]
+            while stack:
+                current, needs = stack[-1]
+                if current in done:
+                    stack.pop()
+                    continue
+                dep = next((d for d in needs if d not in done), None)
+                if dep is not None:
+                    stack.append((dep, iter(sorted(self.code.lets[dep].needs))))
+                    continue
+                stack.pop()
+                let = self.code.lets[current]
+                self.out.line(indent, f"{let_name(current)} = {let.code}", let.origin)
+                done.add(current)
 
     def branch_values(self, branch: BranchCode, indent: int, done: set[str]) -> None:
         local = set(done)
