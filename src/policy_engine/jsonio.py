@@ -34,7 +34,12 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _number(text: str) -> Decimal:
     if len(text) > MAX_NUMBER_CHARS:
         raise _Reject(f"number with more than {MAX_NUMBER_CHARS} characters")
-    return Decimal(text)
+    value = Decimal(text)
+    exponent = value.as_tuple().exponent
+    if value.adjusted() >= MAX_NUMBER_CHARS or (isinstance(exponent, int) and exponent < -MAX_NUMBER_CHARS):
+        # 1e400 is short to write but is the 401-digit number the limit above refuses.
+        raise _Reject(f"number with more than {MAX_NUMBER_CHARS} digits when written out: {text}")
+    return value
 
 
 def _integer(text: str) -> int:
@@ -87,7 +92,7 @@ def loads_strict(data: bytes | str, *, pointer: str = "") -> Any:
     if _depth(text) > MAX_DEPTH:
         raise InputError([InputProblem(pointer, f"JSON is nested deeper than {MAX_DEPTH} levels")])
     try:
-        return json.loads(
+        value = json.loads(
             text,
             object_pairs_hook=_pairs,
             parse_float=_number,
@@ -101,6 +106,28 @@ def loads_strict(data: bytes | str, *, pointer: str = "") -> Any:
         raise InputError([InputProblem(pointer, message)]) from exc
     except RecursionError as exc:
         raise InputError([InputProblem(pointer, "JSON is nested too deeply")]) from exc
+    if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(value):
+        message = "body is not acceptable JSON: a \\u escape is half of a surrogate pair, not a character"
+        raise InputError([InputProblem(pointer, message)])
+    return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a decoded document holds text that is not Unicode (a lone surrogate escape decodes so)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 def _default(value: object) -> object:

@@ -12,6 +12,7 @@ from typing import Any
 from policy_engine import DecisionRequest, InputError, InputProblem
 from policy_engine.errors import did_you_mean
 from policy_engine.expr.values import parse_timestamp
+from policy_engine.source import escape_pointer_token
 
 __all__ = ("BATCH_LIMIT", "read_batch", "read_decide_request")
 
@@ -42,7 +43,8 @@ def read_decide_request(
         if key not in allowed:
             hint = did_you_mean(str(key), allowed)
             more = f" (did you mean {hint}?)" if hint else f"; the fields are {', '.join(allowed)}"
-            problems.append(InputProblem(f"{prefix}/{key}", f"unknown field{more}"))
+            pointer = f"{prefix}/{escape_pointer_token(str(key))}"
+            problems.append(InputProblem(pointer, f"unknown field{more}"))
     if program is None:
         program = _text(body, "program", prefix, problems, required=True)
         decision = _text(body, "decision", prefix, problems, required=True)
