@@ -52,5 +52,13 @@ policy-check: install
 
 test: lint typecheck policy-check pytest
 
+# Benchmarks (issue 5; not part of the test suite): installs the bench extra (zen-engine) and wrk.
+bench: install
+	@if [ ! -f $(VENV)/.bench-installed ] || [ pyproject.toml -nt $(VENV)/.bench-installed ]; then \
+		$(BIN)/pip install --quiet -e '.[dev,bench]' && touch $(VENV)/.bench-installed; fi
+	@command -v wrk >/dev/null || { echo "installing wrk (Debian)"; \
+		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python bench/run.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
