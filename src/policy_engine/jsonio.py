@@ -9,9 +9,19 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from policy_engine.errors import InputError, InputProblem
 
-__all__ = ("MAX_DEPTH", "MAX_NUMBER_CHARS", "dumps", "dumps_exact", "loads_strict")
+__all__ = (
+    "MAX_DEPTH",
+    "MAX_NUMBER_CHARS",
+    "dumps",
+    "dumps_exact",
+    "loads_strict",
+    "nesting_depth",
+    "object_without_duplicates",
+)
 
 MAX_DEPTH = 64
 MAX_NUMBER_CHARS = 40
@@ -22,7 +32,8 @@ class _Reject(ValueError):
         super().__init__(message)
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` that refuses a key given twice (raises ValueError)."""
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
@@ -52,7 +63,7 @@ def _constant(name: str) -> Any:
     raise _Reject(f"{name} is not valid JSON; send a number or null")
 
 
-def _depth(text: str) -> int:
+def nesting_depth(text: str) -> int:
     """Deepest nesting of [ and { outside strings, counted without parsing."""
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return 0  # cannot be deeper than the limit: skip the scan (most requests)
@@ -89,12 +100,12 @@ def loads_strict(data: bytes | str, *, pointer: str = "") -> Any:
             raise InputError([InputProblem(pointer, f"body is not valid UTF-8 (byte {exc.start})")]) from exc
     else:
         text = data
-    if _depth(text) > MAX_DEPTH:
+    if nesting_depth(text) > MAX_DEPTH:
         raise InputError([InputProblem(pointer, f"JSON is nested deeper than {MAX_DEPTH} levels")])
     try:
         value = json.loads(
             text,
-            object_pairs_hook=_pairs,
+            object_pairs_hook=object_without_duplicates,
             parse_float=_number,
             parse_int=_integer,
             parse_constant=_constant,
@@ -147,33 +158,7 @@ def dumps_exact(value: Any) -> str:
     Used to store a request exactly as it was decided (a number sent as ``4.60`` must replay as a number,
     not as the string ``"4.60"``).
     """
-    parts: list[str] = []
-    _write_exact(value, parts)
-    return "".join(parts)
+    return _EXACT.encode(value).decode()
 
 
-def _write_exact(value: Any, out: list[str]) -> None:
-    if isinstance(value, dict):
-        out.append("{")
-        for index, (key, item) in enumerate(value.items()):
-            if index:
-                out.append(",")
-            out.append(json.dumps(str(key), ensure_ascii=False))
-            out.append(":")
-            _write_exact(item, out)
-        out.append("}")
-    elif isinstance(value, (list, tuple)):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _write_exact(item, out)
-        out.append("]")
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise TypeError(f"{value} is not JSON")
-        out.append(str(value) if "E" not in str(value) else format(value, "f"))
-    elif value is None or isinstance(value, (bool, int, str)):
-        out.append(json.dumps(value, ensure_ascii=False))
-    else:
-        raise TypeError(f"{type(value).__name__} is not JSON")
+_EXACT = msgspec.json.Encoder(decimal_format="number")

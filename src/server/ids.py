@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 import uuid
@@ -10,6 +11,10 @@ import uuid
 __all__ = ("is_decision_id", "new_decision_id")
 
 _lock = threading.Lock()
+# Ids need to be unique, not secret: a generator seeded from the OS once per process (and again in a forked
+# child) costs no system call per id (os.urandom per id made the event loop wait for the GIL).
+_random = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))
 _last_ms = 0
 _counter = 0
 
@@ -18,7 +23,7 @@ def new_decision_id() -> str:
     """A new UUIDv7: 48 bits of Unix milliseconds, a 12-bit counter within the millisecond, random rest.
 
     The counter keeps ids made in the same millisecond by one process in order; ids of different worker
-    processes differ in their random bits. This is the id's clock, not a decision's time: decisions take
+    processes differ in their 62 random bits. This is the id's clock, not a decision's time: decisions take
     their time from the request.
     """
     global _last_ms, _counter
@@ -34,7 +39,7 @@ def new_decision_id() -> str:
             _last_ms = now_ms
             _counter = 0
         counter = _counter
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    rand = _random.getrandbits(62)
     value = (now_ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand
     return str(uuid.UUID(int=value))
 

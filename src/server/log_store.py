@@ -1,27 +1,25 @@
 """The decision log: an interface, and the embedded SQLite store with group commit.
 
-A decide answer is sent only after its record is committed. Concurrent requests share one transaction:
-a single writer thread takes every record waiting in its queue, writes them together and commits once, then
-wakes each waiting request (group commit), so durability costs one commit per batch, not per request.
+A decide answer is sent only after its record is committed. Concurrent requests share one transaction
+(group commit), so durability costs one commit per group of requests, not one per request.
 Several worker processes may open the same file: SQLite's WAL mode and its lock serialize their commits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
-import queue
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = ("DecisionLog", "DecisionRecord", "LogWriteError", "SQLiteDecisionLog")
 
-_MAX_GROUP = 2000
 _BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = """
@@ -63,7 +61,7 @@ class DecisionRecord:
     request: str
     """The decide request as JSON text (exact numbers; masked fields already masked)."""
     answer: str
-    """The answer as JSON text, without the decision id."""
+    """The answer as JSON text, exactly as it was sent."""
 
     def to_json(self) -> dict[str, Any]:
         """The record as the API shows it."""
@@ -75,8 +73,15 @@ class DecisionRecord:
             "decision": self.decision,
             "policy_digest": self.digest,
             "request": json.loads(self.request),
-            "answer": json.loads(self.answer),
+            "answer": self.answer_json(),
         }
+
+    def answer_json(self) -> dict[str, Any]:
+        """The answer without its decision id and trace: what a replay must give again."""
+        answer: dict[str, Any] = json.loads(self.answer)
+        answer.pop("decision_id", None)
+        answer.pop("trace", None)
+        return answer
 
 
 class DecisionLog(Protocol):
@@ -101,11 +106,18 @@ class DecisionLog(Protocol):
         """Stop the writer and close the store."""
 
 
-_Pending = tuple[Sequence[DecisionRecord], "Future[None]"]
+_Waiting = tuple[Sequence[DecisionRecord], "asyncio.Future[None]"]
 
 
 class SQLiteDecisionLog:
-    """The decision log in one SQLite file, WAL mode, written by one thread with group commit."""
+    """The decision log in one SQLite file, WAL mode, with group commit.
+
+    Requests append their records to a list on the event loop and wait; one flush at a time takes the whole
+    list to a single writer thread, which commits it in one transaction. While it commits, the next group
+    gathers. The event loop hands work to the writer once per group, not once per request. Worker processes
+    that share the file take turns through an ``flock`` on a lock file beside it, so a waiting writer is
+    woken the moment the lock is free (SQLite's own busy handler would poll with growing sleeps).
+    """
 
     def __init__(self, path: Path, *, sync: str = "normal", max_pages: int = 0) -> None:
         self.path = path
@@ -120,11 +132,13 @@ class SQLiteDecisionLog:
             setup.close()
         self._reader = self._connect()
         self._reader_lock = threading.Lock()
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._writer = threading.Thread(target=self._write_loop, name="decision-log-writer", daemon=True)
-        self._writer.start()
+        self._writer = self._connect()
+        self._write_lock = open(path.with_name(path.name + ".write-lock"), "a+b")  # noqa: SIM115 - held open
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="decision-log-writer")
+        self._waiting: list[_Waiting] = []
+        self._flush_task: asyncio.Task[None] | None = None
         self.commits = 0
-        """How many commits the writer made (group commit shows as fewer commits than records)."""
+        """How many commits were made (group commit shows as fewer commits than records)."""
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
@@ -136,60 +150,57 @@ class SQLiteDecisionLog:
         return conn
 
     async def append(self, records: Sequence[DecisionRecord]) -> None:
-        """Queue the records for the next group commit and wait until it is done."""
+        """Add the records to the next group commit and wait until it is done."""
         if not records:
             return
-        future: Future[None] = Future()
-        self._queue.put((records, future))
-        await asyncio.wrap_future(future)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._waiting.append((records, future))
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = loop.create_task(self._flush())
+        await future
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            group, self._waiting = self._waiting, []
+            rows = [_row(r) for records, _ in group for r in records]
+            error: BaseException | None = None
+            try:
+                await loop.run_in_executor(self._executor, self._write, rows)
+            except BaseException as exc:  # every waiting request must hear of it
+                error = (
+                    exc
+                    if isinstance(exc, LogWriteError)
+                    else LogWriteError(f"the decision log failed: {exc}")
+                )
+            for _, future in group:
+                if future.done():
+                    continue
+                if error is None:
+                    future.set_result(None)
+                else:
+                    future.set_exception(error)
 
     def append_sync(self, records: Sequence[DecisionRecord]) -> None:
         """``append`` for callers outside an event loop (tools and tests)."""
-        future: Future[None] = Future()
-        self._queue.put((records, future))
-        future.result()
+        self._executor.submit(self._write, [_row(r) for r in records]).result()
 
-    def _write_loop(self) -> None:
-        conn = self._connect()
+    def _write(self, rows: list[tuple[str, ...]]) -> None:
+        """One transaction for a whole group (runs on the writer thread)."""
+        fcntl.flock(self._write_lock, fcntl.LOCK_EX)
         try:
-            while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                group = [first]
-                while len(group) < _MAX_GROUP:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is None:
-                        self._commit(conn, group)
-                        return
-                    group.append(item)
-                self._commit(conn, group)
-        finally:
-            conn.close()
-
-    def _commit(self, conn: sqlite3.Connection, group: list[_Pending]) -> None:
-        rows = [
-            (r.decision_id, r.recorded_at, r.program, r.version, r.decision, r.digest, r.request, r.answer)
-            for records, _ in group
-            for r in records
-        ]
-        try:
+            conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            error = LogWriteError(f"the decision log cannot be written: {exc}")
-            for _, future in group:
-                future.set_exception(error)
-            return
+            if self._writer.in_transaction:
+                self._writer.execute("ROLLBACK")
+            raise LogWriteError(f"the decision log cannot be written: {exc}") from exc
+        finally:
+            fcntl.flock(self._write_lock, fcntl.LOCK_UN)
         self.commits += 1
-        for _, future in group:
-            future.set_result(None)
 
     def get(self, decision_id: str) -> DecisionRecord | None:
         """One record by id."""
@@ -236,8 +247,13 @@ class SQLiteDecisionLog:
         return loaded
 
     def close(self) -> None:
-        """Commit what is queued, stop the writer, close the connections."""
-        self._queue.put(None)
-        self._writer.join(timeout=30)
+        """Finish the commit under way, stop the writer, close the connections."""
+        self._executor.shutdown(wait=True)
         with self._reader_lock:
             self._reader.close()
+        self._writer.close()
+        self._write_lock.close()
+
+
+def _row(r: DecisionRecord) -> tuple[str, ...]:
+    return (r.decision_id, r.recorded_at, r.program, r.version, r.decision, r.digest, r.request, r.answer)

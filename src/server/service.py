@@ -7,13 +7,14 @@ Routes call this module; it calls the engine. Nothing here reads the wall clock 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import msgspec
 
 from policy_engine import (
     Decision,
@@ -38,6 +39,7 @@ __all__ = ("DecisionService", "Outcome")
 logger = logging.getLogger("server.decisions")
 
 MASK = "***"
+_ENCODER = msgspec.json.Encoder()
 
 
 @dataclass
@@ -45,6 +47,8 @@ class Outcome:
     """One evaluated request, before logging: the answer and the record to commit."""
 
     answer: dict[str, Any]
+    body: bytes
+    """The answer as JSON, encoded once for the response and the log."""
     record: DecisionRecord
     started: float
 
@@ -79,7 +83,7 @@ class DecisionService:
             "explain": request.explain,
             "input": self._masked(request.input),
         }
-        body = {k: v for k, v in answer.items() if k not in ("decision_id", "trace")}
+        body = _ENCODER.encode(answer)
         record = DecisionRecord(
             decision_id=decision_id,
             recorded_at=request.at.astimezone(UTC).isoformat(timespec="microseconds"),
@@ -88,9 +92,9 @@ class DecisionService:
             decision=answer["decision"],
             digest=answer["policy_digest"],
             request=dumps_exact(stored_request),
-            answer=json.dumps(body, ensure_ascii=False),
+            answer=body.decode(),
         )
-        return Outcome(answer, record, started)
+        return Outcome(answer, body, record, started)
 
     async def commit(self, outcomes: Sequence[Outcome]) -> None:
         """Commit the records of the outcomes; 503 when the log cannot take them."""
@@ -147,7 +151,7 @@ class DecisionService:
     def replay(self, record: DecisionRecord, version: str | None) -> dict[str, Any]:
         """Evaluate a stored request again with its recorded ``at``, and say what differs."""
         stored_request = loads_strict(record.request)
-        stored_answer = json.loads(record.answer)
+        stored_answer = record.answer_json()
         at: datetime = parse_timestamp(stored_request["at"])
         if version is None:
             policy = self.state.policy_by_digest(record.digest)

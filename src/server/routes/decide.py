@@ -6,11 +6,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, post
 from litestar.params import FromPath
 
 from policy_engine import EvaluationError, InputError, NotFoundError
-from server.http import json_response, parts, read_json_body
+from server.http import JSON_MEDIA_TYPE, parts, read_json_body
 from server.requests import read_batch, read_decide_request
 from server.service import Outcome
 
@@ -35,7 +36,7 @@ async def _decide(
     except (InputError, NotFoundError, EvaluationError) as exc:
         raise app.service.reject(exc) from exc
     await app.service.commit([outcome])
-    return json_response(outcome.answer)
+    return Response(content=outcome.body, media_type=JSON_MEDIA_TYPE)
 
 
 @post("/v1/decide", include_in_schema=False, status_code=200)
@@ -71,7 +72,8 @@ async def batch_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
         except (InputError, NotFoundError, EvaluationError) as exc:
             results.append(app.service.reject(exc).to_json())  # pointers relative to the item
     await app.service.commit([r for r in results if isinstance(r, Outcome)])
-    return json_response({"results": [r.answer if isinstance(r, Outcome) else r for r in results]})
+    items = [r.body if isinstance(r, Outcome) else msgspec.json.encode(r) for r in results]
+    return Response(content=b'{"results":[' + b",".join(items) + b"]}", media_type=JSON_MEDIA_TYPE)
 
 
 ROUTES = [decide_endpoint, batch_endpoint, typed_decide_endpoint]
