@@ -16,10 +16,10 @@ from policy_engine.errors import InputError, InputProblem
 __all__ = (
     "MAX_DEPTH",
     "MAX_NUMBER_CHARS",
+    "deeper_than",
     "dumps",
     "dumps_exact",
     "loads_strict",
-    "nesting_depth",
     "object_without_duplicates",
 )
 
@@ -63,11 +63,11 @@ def _constant(name: str) -> Any:
     raise _Reject(f"{name} is not valid JSON; send a number or null")
 
 
-def nesting_depth(text: str) -> int:
-    """Deepest nesting of [ and { outside strings, counted without parsing."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return 0  # cannot be deeper than the limit: skip the scan (most requests)
-    depth = deepest = 0
+def deeper_than(text: str, limit: int) -> bool:
+    """Whether [ and { nest deeper than ``limit`` outside JSON strings, found without parsing."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # too few brackets to be that deep: no scan (most documents)
+    depth = 0
     in_string = escaped = False
     for char in text:
         if in_string:
@@ -81,10 +81,11 @@ def nesting_depth(text: str) -> int:
             in_string = True
         elif char in "[{":
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > limit:
+                return True
         elif char in "]}":
             depth -= 1
-    return deepest
+    return False
 
 
 def loads_strict(data: bytes | str, *, pointer: str = "") -> Any:
@@ -100,7 +101,7 @@ def loads_strict(data: bytes | str, *, pointer: str = "") -> Any:
             raise InputError([InputProblem(pointer, f"body is not valid UTF-8 (byte {exc.start})")]) from exc
     else:
         text = data
-    if nesting_depth(text) > MAX_DEPTH:
+    if deeper_than(text, MAX_DEPTH):
         raise InputError([InputProblem(pointer, f"JSON is nested deeper than {MAX_DEPTH} levels")])
     try:
         value = json.loads(

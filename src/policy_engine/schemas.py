@@ -32,6 +32,7 @@ from jsonschema.protocols import Validator
 
 from policy_engine.errors import InputProblem, PolicyError, PolicySchemaError, did_you_mean
 from policy_engine.expr.values import is_money, is_timestamp
+from policy_engine.jsonio import deeper_than, object_without_duplicates
 from policy_engine.source import SourceDocument, escape_pointer_token
 
 __all__ = (
@@ -118,39 +119,8 @@ def find_schemas_dir(policies_dir: Path) -> Path:
     return policies_dir.parent / "schemas"
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
-
-
-def _nesting(text: str) -> int:
-    """Deepest nesting of [ and { outside JSON strings, counted without parsing."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
 
 
 def load_schema(path: Path) -> dict[str, Any]:
@@ -172,11 +142,14 @@ def load_schema(path: Path) -> dict[str, Any]:
         raise SchemaFileError(path, "no such schema file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SchemaFileError(path, f"cannot read the schema file: {exc}") from None
-    if _nesting(text) > MAX_SCHEMA_DEPTH:
+    if deeper_than(text, MAX_SCHEMA_DEPTH):
         raise SchemaFileError(path, f"the schema is nested deeper than {MAX_SCHEMA_DEPTH} levels")
     try:
         data = json.loads(
-            text, parse_float=Decimal, object_pairs_hook=_no_duplicates, parse_constant=_no_constant
+            text,
+            parse_float=Decimal,
+            object_pairs_hook=object_without_duplicates,
+            parse_constant=_no_constant,
         )
     except json.JSONDecodeError as exc:
         raise SchemaFileError(
