@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import swagger_ui_bundle  # type: ignore[import-untyped]
 from litestar import Request, Response, get
 from litestar.static_files import create_static_files_router
 
 from policy_engine import Registry
-from server.http import json_response, parts
+from server.http import JSON_MEDIA_TYPE, parts
 
 __all__ = ("ROUTES", "openapi_document")
 
@@ -480,10 +481,15 @@ def openapi_document(registry: Registry | None) -> dict[str, Any]:
     }
 
 
+_DOCUMENT_ENCODER = msgspec.json.Encoder(decimal_format="number")
+"""Schema keywords such as ``multipleOf: 0.01`` are JSON numbers (answers write Decimals as strings)."""
+
+
 @get("/schema/openapi.json", include_in_schema=False)
 async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The OpenAPI document."""
-    return json_response(openapi_document(parts(request).state.registry))
+    document = openapi_document(parts(request).state.registry)
+    return Response(content=_DOCUMENT_ENCODER.encode(document), media_type=JSON_MEDIA_TYPE)
 
 
 _PAGE = """<!doctype html>
