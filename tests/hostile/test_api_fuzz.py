@@ -173,3 +173,19 @@ def test_the_decision_log_routes_with_a_real_decision_id(api: Any) -> None:
 
         run()
     assert 200 in statuses
+
+
+def test_numbers_in_the_served_schemas_are_json_numbers(api: Any) -> None:
+    # multipleOf 0.01 (a Decimal) used to be served as the string "0.01": an invalid schema.
+    keywords = {"multipleOf", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
+    found: list[Any] = []
+    pending: list[Any] = [api.raw_schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            found.extend(value for key, value in node.items() if key in keywords)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    assert any(value == 0.01 for value in found)
+    assert all(isinstance(value, int | float) and not isinstance(value, bool) for value in found), found
