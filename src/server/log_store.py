@@ -136,6 +136,9 @@ class SQLiteDecisionLog:
         self._write_lock = open(path.with_name(path.name + ".write-lock"), "a+b")  # noqa: SIM115 - held open
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="decision-log-writer")
         self._waiting: list[_Waiting] = []
+        self._sources_lock = threading.Lock()
+        self._known_sources: dict[str, tuple[str, str, str, str]] = {}
+        self._saved_sources: set[str] = set()
         self._flush_task: asyncio.Task[None] | None = None
         self.commits = 0
         """How many commits were made (group commit shows as fewer commits than records)."""
@@ -191,7 +194,15 @@ class SQLiteDecisionLog:
         fcntl.flock(self._write_lock, fcntl.LOCK_EX)
         try:
             conn = self._writer
+            with self._sources_lock:
+                unsaved = [
+                    self._known_sources[d]
+                    for d in {r[5] for r in rows} - self._saved_sources
+                    if d in self._known_sources
+                ]
             conn.execute("BEGIN IMMEDIATE")
+            if unsaved:
+                conn.executemany("INSERT OR IGNORE INTO policy_sources VALUES (?, ?, ?, ?)", unsaved)
             conn.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -200,6 +211,9 @@ class SQLiteDecisionLog:
             raise LogWriteError(f"the decision log cannot be written: {exc}") from exc
         finally:
             fcntl.flock(self._write_lock, fcntl.LOCK_UN)
+        if unsaved:
+            with self._sources_lock:
+                self._saved_sources.update(row[0] for row in unsaved)
         self.commits += 1
 
     def get(self, decision_id: str) -> DecisionRecord | None:
@@ -228,12 +242,21 @@ class SQLiteDecisionLog:
             conn.close()
 
     def save_sources(self, digest: str, program: str, version: str, sources: Mapping[str, str]) -> None:
-        """Keep the policy files of a digest (once; a digest's files never change)."""
-        with self._reader_lock:
-            self._reader.execute(
-                "INSERT OR IGNORE INTO policy_sources VALUES (?, ?, ?, ?)",
-                (digest, program, version, json.dumps(dict(sources), ensure_ascii=False)),
-            )
+        """Keep the policy files of a digest (once; a digest's files never change).
+
+        Written now if the log has room, and in any case with the first decision made under the digest,
+        in the same transaction: no decision is ever committed without the source it was decided with.
+        """
+        row = (digest, program, version, json.dumps(dict(sources), ensure_ascii=False))
+        with self._sources_lock:
+            self._known_sources[digest] = row
+        try:
+            with self._reader_lock:
+                self._reader.execute("INSERT OR IGNORE INTO policy_sources VALUES (?, ?, ?, ?)", row)
+        except sqlite3.Error:
+            return  # the first decision under this digest writes it
+        with self._sources_lock:
+            self._saved_sources.add(digest)
 
     def sources(self, digest: str) -> dict[str, str] | None:
         """The policy files of a digest, if kept."""

@@ -180,6 +180,7 @@ class PolicyState:
         if interval <= 0:
             tick = _GENERATION_POLL
         next_file_check = time.monotonic() + interval
+        settling: tuple[tuple[str, int, int], ...] | None = None
         while not self._stop.wait(tick):
             try:
                 if self._coordination is not None:
@@ -191,8 +192,14 @@ class PolicyState:
                         continue
                 if interval > 0 and time.monotonic() >= next_file_check:
                     next_file_check = time.monotonic() + interval
-                    if self._current_fingerprint() != self._fingerprint:
+                    current = self._current_fingerprint()
+                    if current == self._fingerprint:
+                        settling = None
+                    elif current == settling:  # unchanged for a whole interval: the edit is done
                         self.reload()
+                        settling = None
+                    else:  # still being written (an editor saving in place): look again next time
+                        settling = current
             except Exception:  # the watcher must outlive any one bad reload
                 logger.exception("policy watcher failed", extra={"event": "watch_failed"})
 

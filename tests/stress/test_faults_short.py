@@ -9,8 +9,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import faults  # tests/stress, put on sys.path just above
@@ -51,12 +49,6 @@ def test_a_full_log_answers_503_problems_never_a_false_200_and_recovers(tmp_path
     assert all(ms is not None for ms in result.numbers["first_probe_200_after_room_ms"]), result.report()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: a policy loaded while the log is full never gets its source kept "
-    "(src/server/policy_state.py _keep_sources logs the sqlite3 error and moves on), so its decisions, "
-    "answered 200 once there is room, cannot be replayed after the next reload (404)",
-)
 def test_a_decision_made_with_a_policy_loaded_while_the_log_was_full_can_be_replayed(tmp_path: Path) -> None:
     result = faults.phase_replay_after_full(tmp_path, workers=1)
     _ok(result)
