@@ -2,7 +2,8 @@
 
 The checks of tests/hostile/test_api_fuzz.py (no 5xx; status, media type and body as documented), with
 more examples, random seeds, and a summary: examples sent and statuses per operation and mode, then each
-distinct failure once with a curl command that reproduces it. Exit status 1 when anything failed.
+distinct failure once with a curl command that reproduces it. Exit status 1 when anything failed that is
+not a known issue (listed in KNOWN, and reported apart).
 
     .venv/bin/python bench/fuzz_api.py                       # 200 examples per operation and mode
     .venv/bin/python bench/fuzz_api.py --examples 1000 --seed 7
@@ -20,11 +21,13 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -43,7 +46,31 @@ from server.settings import Settings  # noqa: E402
 
 ADMIN = "fuzz-admin-token"
 READ = "fuzz-read-token"
+KNOWN = {
+    "POST /v1/decide/douyin-anxingou/price_protection": (
+        "product.protection_days has no maximum in its input schema: a day count past year 9999 is a 500"
+    ),
+}
+"""Operations with a known server error (xfail in tests/hostile/test_api_fuzz.py): reported, not failed."""
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def _formats() -> None:
+    """Money and timestamps as the API reads them, so valid requests reach the decisions.
+
+    Without these, a "valid" money string is any text and a date-time any year, and nearly every valid
+    request stops at input validation (422) instead of being decided.
+    """
+    cents = st.one_of(st.integers(0, 100_000_00), st.integers(0, 99_999_999_999_999_999))
+    schemathesis.openapi.format("money", cents.map(lambda c: f"{c // 100}.{c % 100:02d}"))
+    first, last = datetime(2000, 1, 2, tzinfo=UTC), datetime(2099, 12, 30, tzinfo=UTC)
+    moments = st.datetimes(first.replace(tzinfo=None), last.replace(tzinfo=None))  # local: offset added
+    offsets = st.integers(-48, 56).map(lambda q: timezone(timedelta(minutes=15 * q)))
+    stamps = st.builds(lambda m, o: m.replace(tzinfo=o).isoformat(timespec="seconds"), moments, offsets)
+    schemathesis.openapi.format("date-time", stamps)
+
+
+_formats()
 
 
 @dataclass
@@ -162,13 +189,18 @@ def main(argv: list[str] | None = None) -> int:
     statuses = Counter[int]()
     for r in runs:
         statuses.update(r.statuses)
-    failed = [r for r in runs if r.failures]
+    failed = [r for r in runs if r.failures and r.label not in KNOWN]
+    known = [r for r in runs if r.failures and r.label in KNOWN]
     print()
     operations = len({r.label for r in runs})
     print(f"seed {run_seed}: {len(runs)} runs ({operations} operations), {sent} requests, {total:.1f}s")
     print("statuses: " + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items())))
     print(f"5xx answers: {sum(n for s, n in statuses.items() if s >= 500)}")
-    print(f"runs with failures: {len(failed)}")
+    print(f"runs with failures: {len(failed)} (and {len(known)} with a known issue)")
+    for r in known:
+        print(f"\n{r.label} [{r.mode}] known issue: {KNOWN[r.label]}")
+        for (code, title), (_, curl) in r.failures.items():
+            print(f"    {code} {title}; reproduce: {curl}")
     for r in failed:
         for (code, title), (failure, curl) in r.failures.items():
             print(f"\n{r.label} [{r.mode}] {code} {title}")

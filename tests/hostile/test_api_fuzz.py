@@ -6,19 +6,23 @@ every answer must not be a server error, must use a status the document lists fo
 match the documented schema and media type of that status. Generation is derandomized so the suite is
 stable; ``bench/fuzz_api.py`` runs the same checks with more, random examples.
 
-A known gap is asserted in tests/hostile/test_hostile_requests.py (an unbounded ``protection_days`` reaches
-a 500); random generation here does not reach it within its examples.
+Money and date-time values are generated as the API reads them (two-place amounts, RFC 3339 in 2000-2099
+with an offset), so valid requests get past input validation and are decided. One operation has a known
+server error, marked xfail (strict): an unbounded ``protection_days`` reaches a 500 (see
+tests/hostile/test_hostile_requests.py); when its schema gets a maximum, the mark must go.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from litestar import Litestar
 from schemathesis import GenerationMode
@@ -49,6 +53,24 @@ def _operations() -> list[tuple[str, str]]:
 
 
 OPERATIONS = _operations()
+
+
+def _formats() -> None:
+    """Money and timestamps as the API reads them, so valid requests reach the decisions.
+
+    Without these, a "valid" money string is any text and a date-time any year, and nearly every valid
+    request stops at input validation (422) instead of being decided.
+    """
+    cents = st.one_of(st.integers(0, 100_000_00), st.integers(0, 99_999_999_999_999_999))
+    schemathesis.openapi.format("money", cents.map(lambda c: f"{c // 100}.{c % 100:02d}"))
+    first, last = datetime(2000, 1, 2, tzinfo=UTC), datetime(2099, 12, 30, tzinfo=UTC)
+    moments = st.datetimes(first.replace(tzinfo=None), last.replace(tzinfo=None))  # local: offset added
+    offsets = st.integers(-48, 56).map(lambda q: timezone(timedelta(minutes=15 * q)))
+    stamps = st.builds(lambda m, o: m.replace(tzinfo=o).isoformat(timespec="seconds"), moments, offsets)
+    schemathesis.openapi.format("date-time", stamps)
+
+
+_formats()
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +126,31 @@ def test_every_operation_of_the_document_is_fuzzed() -> None:
     assert sum(path.startswith("/v1/decide/") and path != "/v1/decide/batch" for path in paths) >= 17
 
 
-@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+KNOWN_SERVER_ERRORS = {
+    ("POST", "/v1/decide/douyin-anxingou/price_protection"): (
+        "product.protection_days has no maximum in schemas/douyin-anxingou/price_protection.input.schema"
+        ".json: a day count that puts day_window_end past year 9999 is a 500 (OverflowError in "
+        "let:window_end); the fix is a maximum in that schema (see test_hostile_requests.py)"
+    ),
+}
+
+
+def _params() -> list[Any]:
+    marks = {
+        key: pytest.mark.xfail(strict=True, reason=reason) for key, reason in KNOWN_SERVER_ERRORS.items()
+    }
+    return [
+        pytest.param(
+            method,
+            path,
+            id=f"{method} {path}",
+            marks=[marks[(method, path)]] if (method, path) in marks else [],
+        )
+        for method, path in OPERATIONS
+    ]
+
+
+@pytest.mark.parametrize(("method", "path"), _params())
 def test_no_server_error_and_every_answer_as_documented(api: Any, method: str, path: str) -> None:
     operation = api[path][method]
     examples = max(EXAMPLES // 4, 3) if path == "/v1/admin/reload" else EXAMPLES
