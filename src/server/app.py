@@ -51,6 +51,7 @@ def create_app(settings: Settings) -> Litestar:
         logger.info("server ready", extra={"event": "started", "settings": settings.redacted()})
 
     def stop() -> None:
+        service.lines.flush()
         state.stop()
         log.close()
 

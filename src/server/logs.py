@@ -1,14 +1,25 @@
-"""Structured log lines: one JSON object per line on stderr, with the fields passed as ``extra``."""
+"""Structured log lines: one JSON object per line on stderr, with the fields passed as ``extra``.
+
+Operational events go through :mod:`logging`. The line of every decision, the hot path, goes through a
+:class:`DecisionLines` buffer instead: encoded in C and written a batch at a time (at most every 50 ms),
+which costs a decision a few microseconds instead of a handler call and a system call each. The durable
+record of a decision is the decision log; these lines are for operators.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
+import threading
+import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
-__all__ = ("JsonFormatter", "configure_logging")
+import msgspec
+
+__all__ = ("DecisionLines", "JsonFormatter", "configure_logging")
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
 
@@ -42,3 +53,48 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False
+
+
+class DecisionLines:
+    """Buffered JSON lines of decisions, in the same shape as the :class:`JsonFormatter` lines."""
+
+    def __init__(
+        self, stream: BinaryIO | None = None, *, max_lines: int = 512, interval: float = 0.05
+    ) -> None:
+        self._stream = stream if stream is not None else sys.stderr.buffer
+        self._lines: list[bytes] = []
+        self._max_lines = max_lines
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self._encoder = msgspec.json.Encoder()
+
+    def add(self, fields: dict[str, Any]) -> None:
+        """Queue one line; it is written within ``interval`` seconds (or when the buffer is full)."""
+        line = {
+            "time": datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds"),
+            "level": "info",
+            "logger": "server.decisions",
+            "message": "decision",
+            **fields,
+        }
+        with self._lock:
+            self._lines.append(self._encoder.encode(line))
+            full = len(self._lines) >= self._max_lines
+        if full:
+            self.flush()
+        elif not self._scheduled:
+            self._scheduled = True
+            try:
+                asyncio.get_running_loop().call_later(self._interval, self.flush)
+            except RuntimeError:  # no event loop (tools, tests): write now
+                self.flush()
+
+    def flush(self) -> None:
+        """Write every queued line."""
+        with self._lock:
+            lines, self._lines = self._lines, []
+            self._scheduled = False
+        if lines:
+            self._stream.write(b"\n".join(lines) + b"\n")
+            self._stream.flush()

@@ -30,6 +30,7 @@ from policy_engine.expr.values import parse_timestamp
 from policy_engine.jsonio import dumps_exact, loads_strict
 from server.ids import new_decision_id
 from server.log_store import DecisionLog, DecisionRecord, LogWriteError
+from server.logs import DecisionLines
 from server.metrics import Metrics
 from server.policy_state import PolicyState
 from server.problems import Problem, problem_of_engine_error
@@ -63,6 +64,7 @@ class DecisionService:
         self.log = log
         self.metrics = metrics
         self.mask_paths = tuple(tuple(f.split(".")) for f in mask_fields)
+        self.lines = DecisionLines()
 
     def registry(self) -> Registry:
         """The registry in force; 503 while none is loaded."""
@@ -113,9 +115,8 @@ class DecisionService:
                 answer["program"], answer["version"], answer["decision"], outcome_label
             ).inc()
             self.metrics.latency.labels(answer["program"], answer["decision"]).observe(done - outcome.started)
-            logger.info(
-                "decision",
-                extra={
+            self.lines.add(
+                {
                     "event": "decision",
                     "decision_id": answer["decision_id"],
                     "program": answer["program"],
@@ -124,7 +125,7 @@ class DecisionService:
                     "outcome": outcome_label or None,
                     "rules": answer["matched_rules"],
                     "ms": round((done - outcome.started) * 1000, 3),
-                },
+                }
             )
 
     def reject(self, exc: InputError | NotFoundError | EvaluationError, prefix: str = "") -> Problem:
