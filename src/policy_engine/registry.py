@@ -113,7 +113,7 @@ class Registry:
         found = self._programs.get(program)
         if found is None:
             known = ", ".join(sorted(self._programs)) or "none"
-            raise NotFoundError(f"unknown program {program!r} (programs: {known})", "/program")
+            raise NotFoundError(f"unknown program {_shown(program)} (programs: {known})", "/program")
         return found
 
     def policy(self, program: str, version: str) -> CompiledPolicy:
@@ -122,7 +122,7 @@ class Registry:
         policy = versions.version(version)
         if policy is None:
             known = ", ".join(w.policy.version for w in versions.windows)
-            raise NotFoundError(f"{program} has no version {version!r} (versions: {known})", "/version")
+            raise NotFoundError(f"{program} has no version {_shown(version)} (versions: {known})", "/version")
         return policy
 
     def digests(self) -> dict[str, str]:
@@ -145,7 +145,9 @@ class Registry:
         versions = self.program(program)
         if not versions.has_decision(decision):
             known = ", ".join(versions.decision_names())
-            raise NotFoundError(f"{program} has no decision {decision!r} (decisions: {known})", "/decision")
+            raise NotFoundError(
+                f"{program} has no decision {_shown(decision)} (decisions: {known})", "/decision"
+            )
         if version is not None:
             policy = self.policy(program, version)
         else:
@@ -160,15 +162,21 @@ class Registry:
                 [
                     InputProblem(
                         as_of_pointer,
-                        f"{program} {policy.version}, in force at that time, has no decision {decision!r}",
+                        f"{program} {policy.version}, in force at that time, "
+                        f"has no decision {_shown(decision)}",
                     )
                 ]
             )
         if compiled is None:
             raise NotFoundError(
-                f"{program} version {policy.version} has no decision {decision!r}", "/decision"
+                f"{program} version {policy.version} has no decision {_shown(decision)}", "/decision"
             )
         return policy, compiled
+
+
+def _shown(name: str, limit: int = 64) -> str:
+    """A name from a request, quoted, cut short: an answer never echoes a huge name back."""
+    return repr(name) if len(name) <= limit else repr(name[:limit]) + f"… ({len(name)} characters)"
 
 
 def _not_in_force(versions: ProgramVersions, moment: datetime) -> str:

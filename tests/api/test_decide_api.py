@@ -242,3 +242,9 @@ def test_a_batch_over_1000_items_is_422(make_client: ClientFactory) -> None:
     with make_client(body_limit=8 * 1024 * 1024) as client:
         response = client.post("/v1/decide/batch", json={"requests": [DECIDE] * 1001})
         assert_problem(response, 422, "/requests", "at most 1000")
+
+
+def test_a_huge_unknown_name_is_not_echoed_back_whole(client: TestClient[Any]) -> None:
+    response = client.post("/v1/decide", json={**DECIDE, "program": "p" * 500_000})
+    body = assert_problem(response, 404, "/program", "500000 characters")
+    assert len(response.content) < 5_000, body["detail"][:200]

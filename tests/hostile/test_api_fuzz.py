@@ -7,9 +7,8 @@ match the documented schema and media type of that status. Generation is derando
 stable; ``bench/fuzz_api.py`` runs the same checks with more, random examples.
 
 Money and date-time values are generated as the API reads them (two-place amounts, RFC 3339 in 2000-2099
-with an offset), so valid requests get past input validation and are decided. One operation has a known
-server error, marked xfail (strict): an unbounded ``protection_days`` reaches a 500 (see
-tests/hostile/test_hostile_requests.py); when its schema gets a maximum, the mark must go.
+with an offset), so valid requests get past input validation and are decided. An operation with a known
+server error would be listed in ``KNOWN_SERVER_ERRORS`` and marked xfail (strict); there is none.
 """
 
 from __future__ import annotations
@@ -126,13 +125,8 @@ def test_every_operation_of_the_document_is_fuzzed() -> None:
     assert sum(path.startswith("/v1/decide/") and path != "/v1/decide/batch" for path in paths) >= 17
 
 
-KNOWN_SERVER_ERRORS = {
-    ("POST", "/v1/decide/douyin-anxingou/price_protection"): (
-        "product.protection_days has no maximum in schemas/douyin-anxingou/price_protection.input.schema"
-        ".json: a day count that puts day_window_end past year 9999 is a 500 (OverflowError in "
-        "let:window_end); the fix is a maximum in that schema (see test_hostile_requests.py)"
-    ),
-}
+KNOWN_SERVER_ERRORS: dict[tuple[str, str], str] = {}
+"""Operations with a known server error (marked xfail, strict): none now."""
 
 
 def _params() -> list[Any]:

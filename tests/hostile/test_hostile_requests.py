@@ -204,16 +204,11 @@ def test_a_number_of_exactly_40_digits_is_judged_by_the_schema(client: TestClien
     assert_problem(response, 422, "/input/order/amount")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="schemas/douyin-anxingou/price_protection.input.schema.json gives product.protection_days no "
-    "maximum: 3,000,000 days puts day_window_end past year 9999 and the answer is a 500 naming the policy, "
-    "though the fault is the input's; the schema (not this test's files) needs a maximum",
-)
 def test_a_protection_period_past_the_calendar_is_a_client_error(client: TestClient[Any]) -> None:
     body = with_value(PRICE_PROTECTION, ("input", "product", "protection_days"), 3_000_000)
     response = post(client, json.dumps(body).encode())
-    assert 400 <= response.status_code < 500, response.text
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["pointer"] == "/input/product/protection_days"
 
 
 # ── duplicate keys ────────────────────────────────────────────────────────────────────────────────────

@@ -20,9 +20,13 @@ def _record(request: Request[Any, Any, Any], decision_id: str) -> DecisionRecord
     app = parts(request)
     if app.settings.read_token:
         require_token(request, app.settings.read_token, app.settings.admin_token)
-    record = app.log.get(decision_id) if is_decision_id(decision_id) else None
+    if not is_decision_id(decision_id):
+        raise Problem(
+            404, "not a decision id: decision ids are UUIDs such as 0193b5c2-60bf-7000-bc0c-9a783e151efd"
+        )
+    record = app.log.get(decision_id)
     if record is None:
-        raise Problem(404, f"no decision with id {decision_id!r} in the log")
+        raise Problem(404, f"no decision with id {decision_id} in the log")
     return record
 
 

@@ -113,11 +113,10 @@ async def show_version(
     request: Request[Any, Any, Any], program: FromPath[str], version: FromPath[str]
 ) -> Response[bytes]:
     """One version in full; ``?format=yaml`` gives the policy file as written."""
-    versions = _program(request, program)
-    policy = versions.version(version)
-    if policy is None:
-        known = ", ".join(w.policy.version for w in versions.windows)
-        raise Problem(404, f"{program} has no version {version!r} (versions: {known})")
+    try:
+        policy = parts(request).service.registry().policy(program, version)
+    except NotFoundError as exc:
+        raise problem_of_engine_error(exc) from exc
     fmt = request.query_params.get("format", "json")
     if fmt == "yaml":
         text = policy.sources.get(policy.path)
