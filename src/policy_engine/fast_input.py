@@ -2,7 +2,9 @@
 
 jsonschema walks a schema with a generic interpreter (most of a decide call's time); this module writes the
 same walk out as straight-line Python once, as jinja2 writes templates out, for the subset of JSON Schema our
-decision schemas use. The generated function returns the coerced evaluation values, or ``INVALID``.
+decision schemas use. The generated function returns the coerced evaluation values, or ``INVALID``. A
+schema the generator accepts has also passed :func:`_check_values`, so it is a valid JSON Schema 2020-12
+without the meta-schema check.
 
 It may only ever be *stricter* than jsonschema: ``INVALID`` sends the caller to jsonschema, which finds the
 located problems (or, if it finds none, the slow coercer is used). So a doubt compiles to ``INVALID`` and a
@@ -99,6 +101,66 @@ def _types(schema: Mapping[str, Any]) -> list[str] | None:
     return types
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "$schema": lambda v: isinstance(v, str),
+    "$id": lambda v: isinstance(v, str),
+    "$comment": lambda v: isinstance(v, str),
+    "title": lambda v: isinstance(v, str),
+    "description": lambda v: isinstance(v, str),
+    "examples": lambda v: isinstance(v, list),
+    "type": lambda v: (
+        isinstance(v, str)
+        or (isinstance(v, list) and bool(v) and all(isinstance(t, str) for t in v) and len(set(v)) == len(v))
+    ),
+    "enum": lambda v: isinstance(v, list),
+    "format": lambda v: isinstance(v, str),
+    "properties": lambda v: isinstance(v, Mapping) and all(isinstance(s, Mapping) for s in v.values()),
+    "required": lambda v: (
+        isinstance(v, list) and all(isinstance(n, str) for n in v) and len(set(v)) == len(v)
+    ),
+    "additionalProperties": lambda v: isinstance(v, bool | Mapping),
+    "items": lambda v: isinstance(v, bool | Mapping),
+    "minItems": _is_count,
+    "maxItems": _is_count,
+    "minLength": _is_count,
+    "maxLength": _is_count,
+    "uniqueItems": lambda v: isinstance(v, bool),
+    "minimum": _is_number,
+    "maximum": _is_number,
+    "exclusiveMinimum": _is_number,
+    "exclusiveMaximum": _is_number,
+    "multipleOf": lambda v: _is_number(v) and v > 0,
+    "pattern": lambda v: isinstance(v, str),
+}
+"""What JSON Schema 2020-12's meta-schema allows as the value of each keyword of the subset."""
+
+
+def _check_values(schema: Mapping[str, Any]) -> None:
+    """Each keyword's value is one the meta-schema allows; any doubt leaves the check to jsonschema.
+
+    So a schema that compiles here needs no meta-schema check, the slowest part of loading.
+    """
+    for key, value in schema.items():
+        check = _VALUE_CHECKS.get(key)
+        if check is not None and not check(value):
+            raise _Unsupported(f"the value of {key}")
+    if "pattern" in schema:
+        try:
+            re.compile(schema["pattern"])
+        except re.error as exc:
+            raise _Unsupported("pattern") from exc
+
+
 def _node(w: _Writer, schema: Any, v: str, out: str, indent: int, depth: int) -> None:
     """Check value ``v`` against ``schema``; assign its coerced value to ``out``."""
     if not isinstance(schema, Mapping) or depth > 32:
@@ -106,6 +168,7 @@ def _node(w: _Writer, schema: Any, v: str, out: str, indent: int, depth: int) ->
     unknown = set(schema) - _SUPPORTED
     if unknown:
         raise _Unsupported(", ".join(sorted(unknown)))
+    _check_values(schema)
     types = _types(schema)
     if types is None:
         raise _Unsupported("a node without type")
@@ -257,7 +320,7 @@ def compile_fast_input(schema: Mapping[str, Any], name: str = "input") -> FastIn
     w = _Writer()
     try:
         _node(w, schema, "data", "result", 1, 0)
-    except _Unsupported:
+    except (_Unsupported, ValueError, TypeError, ArithmeticError, AttributeError):  # any doubt: no fast path
         return None
     source = "def fast_input(data):\n" + "\n".join(w.lines) + "\n    return result\n"
     namespace: dict[str, Any] = {

@@ -55,7 +55,9 @@ class SchemaStore:
         path = self.schemas_dir / name
         try:
             schema = load_schema(path)
-            validator = compile_validator(schema)
+            fast = compile_fast_input(schema, name)
+            # A schema the fast path compiled is within a subset already checked keyword by keyword.
+            validator = compile_validator(schema, check=fast is None)
         except SchemaFileError as exc:
             return str(exc)
         type_ = type_of_schema(schema)
@@ -68,7 +70,6 @@ class SchemaStore:
         if bad is not None:
             return f"schema {name}: the default of property {bad} does not match the property's own schema"
         text = path.read_text(encoding="utf-8")
-        fast = compile_fast_input(schema, name)
         return LoadedSchema(name, text, schema, validator, type_, build_coercer(type_), fast)
 
     def texts(self) -> dict[str, str]:

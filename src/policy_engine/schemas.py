@@ -211,7 +211,9 @@ def _validator_class() -> type[Validator]:
     return cls
 
 
-def compile_validator(schema: Mapping[str, Any], *, path: Path | None = None) -> Validator:
+def compile_validator(
+    schema: Mapping[str, Any], *, path: Path | None = None, check: bool = True
+) -> Validator:
     """Check a schema against the 2020-12 meta-schema and compile its validator.
 
     The validator is Draft 2020-12 with the :func:`format_checker` turned on and ``Decimal`` numbers
@@ -220,6 +222,8 @@ def compile_validator(schema: Mapping[str, Any], *, path: Path | None = None) ->
     Args:
         schema: The schema, as :func:`load_schema` read it.
         path: The schema's file, named in the error.
+        check: Whether to check the schema against the meta-schema (skip only for a schema already
+            checked otherwise, as :mod:`policy_engine.fast_input` does).
 
     Returns:
         The validator.
@@ -229,7 +233,8 @@ def compile_validator(schema: Mapping[str, Any], *, path: Path | None = None) ->
     """
     cls = _validator_class()
     try:
-        cls.check_schema(dict(schema))
+        if check:
+            cls.check_schema(dict(schema))
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path)
         raise SchemaFileError(path, f"not a valid JSON Schema 2020-12 at /{where}: {exc.message}") from None

@@ -567,6 +567,8 @@ def _compiles(code: str) -> bool:
     decision function puts around an expression.
     """
     margin = 10
+    if code.count("(") + code.count("[") + code.count("{") + margin < 150:
+        return True  # too few brackets to nest that deep: no need to ask the compiler (most expressions)
     try:
         compile(f"{'(' * margin}{code}{')' * margin}", "<policy expression>", "eval")
     except (SyntaxError, RecursionError, MemoryError):
