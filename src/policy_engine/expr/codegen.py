@@ -1,8 +1,13 @@
 """Turn one allow-listed expression tree into Python source and a static type, one visitor per node type.
 
-Anything without a ``visit_<Node>`` method is a located error: the allow-list is the set of methods here.
-The generated text only names the engine's own locals (``i_``, ``p_``, ``l_``, ``r_``, ``c_``, ``_t``),
-constant-pool globals (``_k``) and helpers (``_bi_…``, ``_T``, ``_NULLMAP``, ``_Decimal``).
+Anything without a ``visit_<Node>`` method is a located error: the allow-list is the set of visitors of
+:class:`ExprCompiler` and its mixins. The generated text only names the engine's own locals (``i_``, ``p_``,
+``l_``, ``r_``, ``c_``, ``_t``), constant-pool globals (``_k``) and helpers (``_bi_…``, ``_T``, ``_NULLMAP``,
+``_Decimal``).
+
+This module is the visitor core: dispatch, tracing, literals, names and fields. Operators are compiled by
+:mod:`.codegen_operators`, lists, comprehensions and built-in calls by :mod:`.codegen_calls`, both on the
+shared state and error reporting of :mod:`.codegen_base`.
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable
-from datetime import timedelta
-from typing import NoReturn
 
 from policy_engine.errors import did_you_mean
+from policy_engine.expr.codegen_base import _Abort
+from policy_engine.expr.codegen_calls import CallsMixin
+from policy_engine.expr.codegen_operators import MAX_POWER, OperatorsMixin
 from policy_engine.expr.scope import (
     LITERAL_NAMES,
     ConstantPool,
@@ -26,52 +32,13 @@ from policy_engine.expr.scope import (
 )
 from policy_engine.expr.signatures import SIGNATURES
 from policy_engine.expr.syntax import ExprProblem, ParsedExpression
-from policy_engine.expr.types import (
-    ANY,
-    BOOLEAN,
-    DECIMAL,
-    INTEGER,
-    NULL,
-    STRING,
-    Kind,
-    Type,
-    arithmetic_result,
-    comparable,
-    list_of,
-    unify,
-)
-from policy_engine.expr.values import parse_duration
+from policy_engine.expr.types import ANY, BOOLEAN, DECIMAL, INTEGER, NULL, STRING, Kind, Type
 
 __all__ = ("MAX_DIGITS", "MAX_POWER", "MAX_STRING", "CompiledExpr", "ExprCompiler", "TraceTable")
 
 MAX_DIGITS = 30
-MAX_POWER = 64
 MAX_STRING = 1000
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
-_ZONED = frozenset(
-    {"local_date", "local_time", "start_of_day", "end_of_day", "days_between", "day_window_end"}
-)
-_BINOPS: dict[type[ast.operator], str] = {
-    ast.Add: "+",
-    ast.Sub: "-",
-    ast.Mult: "*",
-    ast.Div: "/",
-    ast.FloorDiv: "//",
-    ast.Mod: "%",
-    ast.Pow: "**",
-}
-_CMPOPS: dict[type[ast.cmpop], str] = {
-    ast.Eq: "==",
-    ast.NotEq: "!=",
-    ast.Lt: "<",
-    ast.LtE: "<=",
-    ast.Gt: ">",
-    ast.GtE: ">=",
-    ast.In: "in",
-    ast.NotIn: "not in",
-    ast.Is: "is",
-    ast.IsNot: "is not",
-}
 _FORBIDDEN: dict[str, str] = {
     "Lambda": "lambda is not allowed",
     "JoinedStr": "f-strings are not allowed; write a reason template instead",
@@ -85,10 +52,6 @@ _FORBIDDEN: dict[str, str] = {
     "Yield": "yield is not allowed",
     "Starred": "* unpacking is not allowed",
 }
-
-
-class _Abort(Exception):
-    """Stops compiling one expression after its first error."""
 
 
 class TraceTable:
@@ -114,7 +77,7 @@ class CompiledExpr:
         """Trace slots this expression records, in source order (empty when not traced)."""
 
 
-class ExprCompiler:
+class ExprCompiler(CallsMixin, OperatorsMixin):
     """Compiles one parsed expression against a scope."""
 
     def __init__(
@@ -168,19 +131,6 @@ class ExprCompiler:
                 self.usage.lets.add(node.id)
 
     # -- dispatch ---------------------------------------------------------------------------------
-
-    def fail(
-        self,
-        node: ast.AST,
-        message: str,
-        code: str = "expression",
-        suggestion: str | None = None,
-        offset: int | None = None,
-    ) -> NoReturn:
-        """Record a problem located at ``node`` (or at ``offset``) and abandon this expression."""
-        where = self.parsed.offset(node) if offset is None else offset
-        self.problems.append(ExprProblem(code, message, where, suggestion))
-        raise _Abort
 
     def _attr_offset(self, node: ast.Attribute) -> int:
         """The offset of the field name of ``node``: ``amout`` in ``order.amout``, not ``order``."""
@@ -313,251 +263,6 @@ class ExprCompiler:
     def _nullsafe(code: str, type_: Type) -> str:
         return f"({code} or _NULLMAP)" if type_.nullable else code
 
-    # -- operators --------------------------------------------------------------------------------
-
-    def visit_BoolOp(self, node: ast.BoolOp) -> tuple[str, Type]:
-        """``and`` / ``or`` with short-circuit; operands must be true/false values."""
-        op = " and " if isinstance(node.op, ast.And) else " or "
-        parts = []
-        for value in node.values:
-            code, type_ = self.visit(value)
-            self._require_boolean(value, type_, op.strip())
-            parts.append(code)
-        return f"({op.join(parts)})", BOOLEAN
-
-    def _require_boolean(self, node: ast.AST, type_: Type, where: str) -> None:
-        if type_.kind not in (Kind.BOOLEAN, Kind.ANY, Kind.NULL):
-            text = self.parsed.source_of(node)
-            self.fail(node, f"{where} needs a true/false value, but {text} is a {type_.describe()}", "type")
-
-    def visit_UnaryOp(self, node: ast.UnaryOp) -> tuple[str, Type]:
-        """``not x``, ``-x``, ``+x``."""
-        code, type_ = self.visit(node.operand)
-        if isinstance(node.op, ast.Not):
-            self._require_boolean(node.operand, type_, "not")
-            return f"(not {code})", BOOLEAN
-        if not isinstance(node.op, ast.USub | ast.UAdd):
-            self.fail(node, "bitwise operators are not allowed", "expression-not-allowed")
-        sign = "-" if isinstance(node.op, ast.USub) else "+"
-        if type_.kind not in (Kind.MONEY, Kind.DECIMAL, Kind.INTEGER, Kind.DURATION, Kind.ANY):
-            self.fail(node, f"cannot negate a {type_.describe()}", "type")
-        if type_.nullable:
-            tmp = self.pool.temp()
-            return f"(None if ({tmp} := {code}) is None else {sign}{tmp})", type_
-        return f"({sign}{code})", type_
-
-    def visit_BinOp(self, node: ast.BinOp) -> tuple[str, Type]:
-        """Arithmetic with exact decimals; null in, null out."""
-        op = _BINOPS.get(type(node.op))
-        if op is None:
-            self.fail(node, "bitwise and matrix operators are not allowed", "expression-not-allowed")
-        if op == "**":
-            self._check_power(node.right)
-        left, ltype = self.visit(node.left)
-        right, rtype = self.visit(node.right)
-        result = arithmetic_result(op, ltype, rtype)
-        if result is None:
-            self.fail(node, f"cannot apply {op} to {ltype.describe()} and {rtype.describe()}", "type")
-        # Conversions apply after the null check: int(None) and _Decimal(None) would raise.
-        wrap_left, wrap_right = self._operand_conversions(op, ltype, rtype)
-        if ltype.nullable or rtype.nullable:
-            a, b = self.pool.temp(), self.pool.temp()
-            value = f"{wrap_left.format(a)} {op} {wrap_right.format(b)}"
-            return f"(None if ({a} := {left}) is None or ({b} := {right}) is None else {value})", result
-        return f"({wrap_left.format(left)} {op} {wrap_right.format(right)})", result
-
-    def _operand_conversions(self, op: str, ltype: Type, rtype: Type) -> tuple[str, str]:
-        """Templates that make Python compute what the policy means: ``int`` counts, exact quotients."""
-        if ltype.kind is Kind.DURATION and rtype.kind is Kind.INTEGER:
-            return "{}", "int({})"
-        if rtype.kind is Kind.DURATION and ltype.kind is Kind.INTEGER:
-            return "int({})", "{}"
-        if op in ("/", "//", "%") and ltype.kind is Kind.INTEGER and rtype.kind is Kind.INTEGER:
-            # Counts from the input are ints, literals Decimals: compute in Decimal so that // and %
-            # truncate the same way whatever the operands' origin.
-            return "_Decimal({})", "{}"
-        if op == "/" and ltype.kind is Kind.DURATION and rtype.kind is Kind.DURATION:
-            # timedelta / timedelta is a float; divide whole microseconds as Decimals instead.
-            micro = self.pool.add(timedelta(microseconds=1))
-            return f"_Decimal({{}} // {micro})", f"_Decimal({{}} // {micro})"
-        return "{}", "{}"
-
-    def _check_power(self, exponent: ast.expr) -> None:
-        value = exponent.value if isinstance(exponent, ast.Constant) else None
-        if type(value) is not int or not 0 <= value <= MAX_POWER:
-            self.fail(exponent, f"** needs a whole-number literal exponent from 0 to {MAX_POWER}", "power")
-
-    def visit_Compare(self, node: ast.Compare) -> tuple[str, Type]:
-        """Comparisons; ordering with a null operand is false; chains evaluate each operand once."""
-        operands = [node.left, *node.comparators]
-        compiled = [self.visit(operand) for operand in operands]
-        chained = len(node.ops) > 1
-        codes = [code for code, _ in compiled]
-        if chained:
-            temps = [self.pool.temp() for _ in operands]
-            first_use = [f"({t} := {c})" for t, c in zip(temps, codes, strict=True)]
-        parts = []
-        for index, cmpop in enumerate(node.ops):
-            op = _CMPOPS[type(cmpop)]
-            ltype, rtype = compiled[index][1], compiled[index + 1][1]
-            self._check_comparison(node, operands[index + 1], op, ltype, rtype)
-            if chained:
-                left = first_use[index] if index == 0 else temps[index]
-                right = first_use[index + 1]
-            else:
-                left, right = codes[0], codes[1]
-            parts.append(self._comparison(op, left, right, ltype, rtype))
-        return f"({' and '.join(parts)})", BOOLEAN
-
-    def _check_comparison(self, node: ast.Compare, right: ast.expr, op: str, lt: Type, rt: Type) -> None:
-        if op in ("is", "is not"):
-            if not (isinstance(right, ast.Constant) and right.value is None) and not (
-                isinstance(right, ast.Name) and right.id in ("null", "None")
-            ):
-                self.fail(
-                    node, f"use {op} only with null (x {op} null); compare values with == or !=", "type"
-                )
-            return
-        if op in ("in", "not in"):
-            if rt.kind is Kind.STRING and lt.kind in (Kind.STRING, Kind.ANY):
-                return
-            if rt.kind not in (Kind.LIST, Kind.ANY, Kind.NULL):
-                self.fail(node, f"{op} needs a list on its right, not a {rt.describe()}", "type")
-            item = rt.item or ANY
-            if not comparable(lt, item, "=="):
-                self.fail(node, f"a {lt.describe()} is never {op} a {rt.describe()}", "type")
-            return
-        if not comparable(lt, rt, op):
-            self.fail(node, f"cannot compare {lt.describe()} with {rt.describe()}", "type-mismatch")
-
-    def _comparison(self, op: str, left: str, right: str, lt: Type, rt: Type) -> str:
-        if op in ("in", "not in"):
-            return f"({left} {op} ({right} or ()))" if rt.nullable else f"({left} {op} {right})"
-        if op in ("==", "!=", "is", "is not") or not (lt.nullable or rt.nullable):
-            return f"({left} {op} {right})"
-        guards = []
-        if lt.nullable:
-            tmp = self.pool.temp()
-            guards.append(f"({tmp} := {left}) is not None")
-            left = tmp
-        if rt.nullable:
-            tmp = self.pool.temp()
-            guards.append(f"({tmp} := {right}) is not None")
-            right = tmp
-        return f"({' and '.join(guards)} and {left} {op} {right})"
-
-    def visit_IfExp(self, node: ast.IfExp) -> tuple[str, Type]:
-        """``a if condition else b``."""
-        test, ttype = self.visit(node.test)
-        self._require_boolean(node.test, ttype, "if")
-        body, btype = self.visit(node.body)
-        other, otype = self.visit(node.orelse)
-        return f"({body} if {test} else {other})", unify(btype, otype)
-
-    # -- collections and calls --------------------------------------------------------------------
-
-    def visit_List(self, node: ast.List) -> tuple[str, Type]:
-        """A list literal."""
-        return self._sequence(node.elts)
-
-    def visit_Tuple(self, node: ast.Tuple) -> tuple[str, Type]:
-        """A parenthesised list ``(a, b)``: treated as a list."""
-        return self._sequence(node.elts)
-
-    def _sequence(self, elements: list[ast.expr]) -> tuple[str, Type]:
-        compiled = [self.visit(e) for e in elements]
-        item = NULL if not compiled else compiled[0][1]
-        for _, type_ in compiled[1:]:
-            item = unify(item, type_)
-        return f"[{', '.join(code for code, _ in compiled)}]", list_of(item)
-
-    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> tuple[str, Type]:
-        """``f(x) for x in <input or param list> if …`` as an argument of any/all/sum/min/max/len."""
-        return self._comprehension(node, "(", ")")
-
-    def visit_ListComp(self, node: ast.ListComp) -> tuple[str, Type]:
-        """``[f(x) for x in <input or param list> if …]``."""
-        return self._comprehension(node, "[", "]")
-
-    def _comprehension(
-        self, node: ast.GeneratorExp | ast.ListComp, open_: str, close: str
-    ) -> tuple[str, Type]:
-        if len(node.generators) != 1:
-            self.fail(node, "use one `for` per comprehension", "expression-not-allowed")
-        gen = node.generators[0]
-        if gen.is_async or not isinstance(gen.target, ast.Name) or gen.target.id.startswith("_"):
-            self.fail(gen.target, "the loop variable must be a plain name", "expression-not-allowed")
-        if not _is_data_path(gen.iter):
-            self.fail(
-                gen.iter, "a comprehension may only loop over an input list or a param list", "comprehension"
-            )
-        iter_code, iter_type = self.visit(gen.iter)
-        if iter_type.kind not in (Kind.LIST, Kind.TABLE, Kind.ANY):
-            self.fail(gen.iter, f"cannot loop over a {iter_type.describe()}", "type")
-        var = gen.target.id
-        if var in self.scope.inputs or var in self.scope.lets or var in LITERAL_NAMES:
-            self.fail(gen.target, f"the loop variable {var} hides another name; choose another", "shadowing")
-        outer = self._comp_vars.get(var)
-        self._comp_vars[var] = iter_type.item or ANY
-        self._in_comprehension += 1
-        try:
-            conds = []
-            for cond in gen.ifs:
-                code, ctype = self.visit(cond)
-                self._require_boolean(cond, ctype, "if")
-                conds.append(f" if {code}")
-            elt, elt_type = self.visit(node.elt)
-        finally:
-            self._in_comprehension -= 1
-            if outer is None:
-                del self._comp_vars[var]
-            else:
-                self._comp_vars[var] = outer
-        source = f"({iter_code} or ())" if iter_type.nullable else iter_code
-        if iter_type.kind is Kind.TABLE:
-            source = f"{iter_code}.values()"
-        return f"{open_}{elt} for c_{var} in {source}{''.join(conds)}{close}", list_of(elt_type)
-
-    def visit_Call(self, node: ast.Call) -> tuple[str, Type]:
-        """A call of a built-in function."""
-        if not isinstance(node.func, ast.Name):
-            self.fail(node, "only the built-in functions can be called (round_money(x), min(a, b) …)", "call")
-        name = node.func.id
-        if name.startswith("_"):
-            self.fail(node, f"names starting with _ are not allowed ({name})", "dunder")
-        signature = SIGNATURES.get(name)
-        if signature is None:
-            suggestion = did_you_mean(name, SIGNATURES)
-            hint = f"; did you mean {suggestion}?" if suggestion else ""
-            self.fail(node, f"unknown function {name}{hint}", "unknown-function", suggestion)
-        if node.keywords:
-            self.fail(node, f"{name} takes no keyword arguments: {signature.usage}", "call")
-        count = len(node.args)
-        if count < signature.min_args or (signature.max_args is not None and count > signature.max_args):
-            self.fail(
-                node, f"{name} takes {_arity(signature.min_args, signature.max_args)}: {signature.usage}"
-            )
-        if name == "duration":
-            return self._duration(node)
-        compiled = [self.visit(arg) for arg in node.args]
-        result = signature.check([t for _, t in compiled])
-        if isinstance(result, str):
-            self.fail(node, f"{name}: {result}", "type")
-        args = [code for code, _ in compiled]
-        if name in _ZONED:
-            args.append("_TZ")
-        return f"_bi_{name}({', '.join(args)})", result
-
-    def _duration(self, node: ast.Call) -> tuple[str, Type]:
-        arg = node.args[0]
-        if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
-            self.fail(node, 'duration needs a quoted constant such as duration("24h")', "call")
-        try:
-            value = parse_duration(arg.value)
-        except ValueError as exc:
-            self.fail(arg, f"invalid duration {arg.value!r}: {exc}", "duration")
-        return self.pool.add(value), Type(Kind.DURATION)
-
 
 def _compiles(code: str) -> bool:
     """Whether Python can compile ``code`` inside a decision function.
@@ -588,17 +293,3 @@ def _describe(node: ast.AST) -> str:
 
 def _is_literal(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) or (isinstance(node, ast.Name) and node.id in LITERAL_NAMES)
-
-
-def _is_data_path(node: ast.AST) -> bool:
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return isinstance(node, ast.Name)
-
-
-def _arity(low: int, high: int | None) -> str:
-    if high is None:
-        return f"at least {low} argument{'s' if low != 1 else ''}"
-    if low == high:
-        return f"{low} argument{'s' if low != 1 else ''}"
-    return f"{low} to {high} arguments"
