@@ -151,3 +151,13 @@ def test_a_schema_keyword_outside_the_subset_gives_no_fast_path() -> None:
     assert compile_fast_input({"type": "object", "oneOf": [{"required": ["a"]}]}) is None
     assert compile_fast_input({"type": "object", "properties": {"a": {"$ref": "#/x"}}}) is None
     assert compile_fast_input({"type": "string", "format": "email"}) is None
+
+
+def test_schemas_the_meta_schema_refuses_get_no_fast_path() -> None:
+    # a fast path stands in for the meta-schema check, so it must refuse whatever the check would
+    assert compile_fast_input({"type": "object", "$id": "a#b"}) is None
+    assert compile_fast_input({"type": "string", "items": {"type": "bogus"}}) is None
+    assert compile_fast_input({"type": "integer", "properties": {"a": {"type": 7}}}) is None
+    assert compile_fast_input({"type": "object", "required": "a"}) is None
+    bad_pattern = {"type": "object", "properties": {"a": {"type": "string", "pattern": "("}}}
+    assert compile_fast_input(bad_pattern) is None

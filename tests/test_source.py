@@ -693,3 +693,14 @@ def test_locate_in_scalar_falls_back_to_the_start() -> None:
     # Not a scalar: the node's location.
     assert doc.locate_in_scalar("", 3) == SourceLocation(FILE, 1, 1, "")
     assert doc.locate_in_scalar("/missing", 0) == SourceLocation(FILE, 1, 1, "/missing")
+
+
+def test_text_that_is_not_unicode_is_a_located_error() -> None:
+    error = only_error('a: "x\\ud800"\n')
+    assert error.code in ("not-unicode", "yaml-syntax")  # libyaml refuses it as YAML, PyYAML's reader later
+    assert where(error)[1] == 1
+
+
+def test_an_escape_beyond_unicode_is_an_error_not_a_crash() -> None:
+    error = only_error('a: "\\U00110000"\n')
+    assert error.code == "yaml-syntax"

@@ -61,6 +61,8 @@ _TYPE_TESTS = {
     "array": "type({v}) is list",
 }
 _NUMBER = "(type({v}) is int or type({v}) is Decimal)"
+_OBJECT_KEYWORDS = frozenset({"properties", "required", "additionalProperties"})
+_ARRAY_KEYWORDS = frozenset({"items", "minItems", "maxItems", "uniqueItems"})
 _CENT = Decimal("0.01")
 
 
@@ -113,7 +115,7 @@ def _is_number(value: Any) -> bool:
 
 _VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "$schema": lambda v: isinstance(v, str),
-    "$id": lambda v: isinstance(v, str),
+    "$id": lambda v: isinstance(v, str) and "#" not in v[:-1],  # the meta-schema: ^[^#]*#?$
     "$comment": lambda v: isinstance(v, str),
     "title": lambda v: isinstance(v, str),
     "description": lambda v: isinstance(v, str),
@@ -177,6 +179,10 @@ def _node(w: _Writer, schema: Any, v: str, out: str, indent: int, depth: int) ->
     _numeric(w, schema, v, indent)
     _string(w, schema, v, indent)
     kind = type_of_schema(schema).kind
+    if kind is not Kind.OBJECT and not _OBJECT_KEYWORDS.isdisjoint(schema):
+        raise _Unsupported("object keywords on a node that is not an object")
+    if kind is not Kind.LIST and not _ARRAY_KEYWORDS.isdisjoint(schema):
+        raise _Unsupported("array keywords on a node that is not an array")
     containers = {"object", "array"} & set(types)
     if containers and len(set(types) - {"null"}) > 1:
         raise _Unsupported("a container mixed with other types")

@@ -10,7 +10,7 @@ from functools import cached_property
 from policy_engine.compiled import CompiledDecision, CompiledPolicy
 from policy_engine.errors import InputError, InputProblem, NotFoundError, PolicyCompileError, PolicyError
 
-__all__ = ("ProgramVersions", "Registry", "VersionWindow")
+__all__ = ("ProgramVersions", "Registry", "VersionWindow", "shown_name")
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class Registry:
         found = self._programs.get(program)
         if found is None:
             known = ", ".join(sorted(self._programs)) or "none"
-            raise NotFoundError(f"unknown program {_shown(program)} (programs: {known})", "/program")
+            raise NotFoundError(f"unknown program {shown_name(program)} (programs: {known})", "/program")
         return found
 
     def policy(self, program: str, version: str) -> CompiledPolicy:
@@ -122,7 +122,9 @@ class Registry:
         policy = versions.version(version)
         if policy is None:
             known = ", ".join(w.policy.version for w in versions.windows)
-            raise NotFoundError(f"{program} has no version {_shown(version)} (versions: {known})", "/version")
+            raise NotFoundError(
+                f"{program} has no version {shown_name(version)} (versions: {known})", "/version"
+            )
         return policy
 
     def digests(self) -> dict[str, str]:
@@ -146,7 +148,7 @@ class Registry:
         if not versions.has_decision(decision):
             known = ", ".join(versions.decision_names())
             raise NotFoundError(
-                f"{program} has no decision {_shown(decision)} (decisions: {known})", "/decision"
+                f"{program} has no decision {shown_name(decision)} (decisions: {known})", "/decision"
             )
         if version is not None:
             policy = self.policy(program, version)
@@ -163,18 +165,18 @@ class Registry:
                     InputProblem(
                         as_of_pointer,
                         f"{program} {policy.version}, in force at that time, "
-                        f"has no decision {_shown(decision)}",
+                        f"has no decision {shown_name(decision)}",
                     )
                 ]
             )
         if compiled is None:
             raise NotFoundError(
-                f"{program} version {policy.version} has no decision {_shown(decision)}", "/decision"
+                f"{program} version {policy.version} has no decision {shown_name(decision)}", "/decision"
             )
         return policy, compiled
 
 
-def _shown(name: str, limit: int = 64) -> str:
+def shown_name(name: str, limit: int = 64) -> str:
     """A name from a request, quoted, cut short: an answer never echoes a huge name back."""
     return repr(name) if len(name) <= limit else repr(name[:limit]) + f"… ({len(name)} characters)"
 

@@ -206,9 +206,21 @@ def _is_integer(checker: TypeChecker, instance: object) -> bool:
 def _validator_class() -> type[Validator]:
     type_checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
     cls: type[Validator] = validators.extend(  # type: ignore[no-untyped-call]
-        Draft202012Validator, type_checker=type_checker
+        Draft202012Validator, type_checker=type_checker, validators={"multipleOf": _multiple_of}
     )
     return cls
+
+
+def _multiple_of(validator: Validator, step: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
+    """``multipleOf`` that answers for every number: ``1E+39 % 0.01`` is beyond decimal's precision."""
+    if not validator.is_type(instance, "number"):
+        return
+    try:
+        remainder = Decimal(instance) % Decimal(step)
+    except (ArithmeticError, ValueError, TypeError):
+        remainder = None
+    if remainder != 0:
+        yield ValidationError(f"{instance} is not a multiple of {step}")
 
 
 def compile_validator(

@@ -183,6 +183,10 @@ def _read_events(text: str, path: str, loader: Any) -> _Builder:
     except yaml.YAMLError as exc:
         builder.yaml_error = True
         builder.syntax_error(exc)
+    except ValueError as exc:  # PyYAML's chr() of an escape beyond U+10FFFF
+        builder.yaml_error = True
+        builder.value_error = exc
+        builder.syntax_error(yaml.YAMLError(f"an escape names no Unicode character ({exc})"))
     return builder
 
 
@@ -207,7 +211,10 @@ def parse_source(text: str, path: str) -> SourceDocument:
     builder = _read_events(text, path, _EVENT_LOADER if fast else yaml.SafeLoader)
     if fast and builder.yaml_error:
         # Say a syntax error in PyYAML's own words (the words the tests and users know); libyaml's differ.
-        builder = _read_events(text, path, yaml.SafeLoader)
+        # Only the words: if PyYAML reads the file without a YAML error, libyaml's error stands.
+        worded = _read_events(text, path, yaml.SafeLoader)
+        if worded.yaml_error and worded.value_error is None:
+            builder = worded
     if len(builder.errors):
         raise PolicyLoadError(builder.errors)
     return SourceDocument(

@@ -33,6 +33,7 @@ from policy_engine.yaml_positions import Position, ScalarSpan, _advance, _positi
 
 __all__ = ("escape_pointer_token", "resolve_plain_scalar")
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _INTEGER = re.compile(r"[-+]?[0-9]+")
 _DECIMAL = re.compile(r"[-+]?[0-9]+\.[0-9]+")
 _NULLS = frozenset({"", "null", "~"})
@@ -150,6 +151,8 @@ class _Builder:
 
     yaml_error = False
     """Whether the parser stopped on a YAML error."""
+    value_error: ValueError | None = None
+    """An error PyYAML raised that is not a YAML error (it has no position)."""
 
     def __init__(
         self, text: str, path: str, *, max_depth: int, max_nodes: int, max_number_chars: int
@@ -306,6 +309,13 @@ class _Builder:
     def _on_scalar(self, event: ScalarEvent) -> None:
         pointer, is_key = self._slot()
         self._check_node(event, pointer)
+        if _SURROGATE.search(event.value) is not None:
+            self.error(
+                "not-unicode",
+                "this text holds a lone surrogate escape (\\ud800-\\udfff), which is not Unicode text",
+                _position(event.start_mark),
+                self._context_pointer(pointer),
+            )
         if is_key:
             self._on_key(event)
             return

@@ -63,8 +63,12 @@ async def read_json_body(request: Request[Any, Any, Any], *, optional: bool = Fa
 
 
 def json_response(body: Any, status: int = 200) -> Response[bytes]:
-    """A JSON answer (Decimals as strings, as everywhere in answers)."""
-    return Response(content=msgspec.json.encode(body), status_code=status, media_type=JSON_MEDIA_TYPE)
+    """A JSON answer."""
+    return Response(content=_ENCODER.encode(body), status_code=status, media_type=JSON_MEDIA_TYPE)
+
+
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
+"""Decimals as JSON numbers: a stored request shows ``4.50`` as it was sent (answers hold money as text)."""
 
 
 def require_token(request: Request[Any, Any, Any], *tokens: str | None) -> None:

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -74,7 +75,7 @@ class DecisionRecord:
             "version": self.version,
             "decision": self.decision,
             "policy_digest": self.digest,
-            "request": json.loads(self.request),
+            "request": json.loads(self.request, parse_float=Decimal),
             "answer": self.answer_json(),
         }
 
@@ -261,8 +262,12 @@ class SQLiteDecisionLog:
         with self._sources_lock:
             self._known_sources[digest] = row
         try:
-            with self._reader_lock:
-                self._reader.execute("INSERT OR IGNORE INTO policy_sources VALUES (?, ?, ?, ?)", row)
+            # A connection of its own: this may wait for other workers' commits, reads must not.
+            conn = self._connect()
+            try:
+                conn.execute("INSERT OR IGNORE INTO policy_sources VALUES (?, ?, ?, ?)", row)
+            finally:
+                conn.close()
         except sqlite3.Error:
             return  # the first decision under this digest writes it
         with self._sources_lock:

@@ -68,6 +68,8 @@ class DecisionLines:
         self._lock = threading.Lock()
         self._scheduled = False
         self._encoder = msgspec.json.Encoder()
+        self.dropped = 0
+        """Lines that could not be written (the decision log still holds their decisions)."""
 
     def add(self, fields: dict[str, Any]) -> None:
         """Queue one line; it is written within ``interval`` seconds (or when the buffer is full)."""
@@ -96,5 +98,8 @@ class DecisionLines:
             lines, self._lines = self._lines, []
             self._scheduled = False
         if lines:
-            self._stream.write(b"\n".join(lines) + b"\n")
-            self._stream.flush()
+            try:
+                self._stream.write(b"\n".join(lines) + b"\n")
+                self._stream.flush()
+            except (OSError, ValueError):  # stderr gone or full: the lines are lost, the decisions are not
+                self.dropped += len(lines)

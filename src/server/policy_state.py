@@ -88,9 +88,9 @@ class PolicyState:
                 )
             else:
                 old = self.registry.digests() if self.registry is not None else {}
+                self._keep_sources(registry)  # before the swap: no decision without its source
                 self.registry = registry
                 self.last_error = None
-                self._keep_sources(registry)
                 digests = registry.digests()
                 outcome = ReloadOutcome(True, (), tuple(errors.warnings), digests, digests != old)
                 logger.info("policies loaded", extra={"event": "reloaded", "digests": digests})

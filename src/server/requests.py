@@ -54,7 +54,9 @@ def read_decide_request(
     elif not isinstance(body["input"], Mapping):
         problems.append(InputProblem(f"{prefix}/input", "must be a JSON object"))
     at = _at(body.get("at"), received_at, prefix, problems)
-    explain = body.get("explain") or False
+    explain = body.get("explain")
+    if explain is None:
+        explain = False
     if not isinstance(explain, bool):
         problems.append(InputProblem(f"{prefix}/explain", "must be true or false"))
     if problems:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -62,7 +63,11 @@ class Settings:
         _check(0 < self.port < 65536, "port", "must be between 1 and 65535")
         _check(1 <= self.workers <= 64, "workers", "must be between 1 and 64")
         _check(self.body_limit >= 1024, "body_limit", "must be at least 1024 bytes")
-        _check(self.watch_interval >= 0, "watch_interval", "must be 0 (off) or a number of seconds")
+        _check(
+            math.isfinite(self.watch_interval) and 0 <= self.watch_interval <= 3600,
+            "watch_interval",
+            "must be 0 (off) or a number of seconds up to 3600",
+        )
         _check(self.db_sync in ("normal", "full"), "db_sync", "must be normal or full")
         _check(self.db_max_pages >= 0, "db_max_pages", "must be 0 (no limit) or a page count")
         for name in ("admin_token", "read_token"):

@@ -25,7 +25,7 @@ from policy_engine import CompiledPolicy, NotFoundError
 from policy_engine.compiled import CompiledDecision
 from policy_engine.expr.values import format_timestamp, parse_timestamp
 from policy_engine.policy_tests import TestCase, load_test_cases
-from policy_engine.registry import ProgramVersions
+from policy_engine.registry import ProgramVersions, shown_name
 from policy_engine.schemas import validate_input
 from server.http import parts
 from server.problems import Problem
@@ -206,7 +206,8 @@ def decision_examples(
         raise Problem(404, exc.detail) from exc  # a path, not a body: no pointer
     if decision not in policy.decisions:
         known = ", ".join(policy.decisions)
-        raise Problem(404, f"{program} version {version} has no decision {decision!r} (decisions: {known})")
+        detail = f"{program} version {version} has no decision {shown_name(decision)} (decisions: {known})"
+        raise Problem(404, detail)
     versions = registry.program(program)
     examples = examples_for(app.state.policy_dir, versions, policy, decision)
     return Response(content=_EXAMPLES_ENCODER.encode(examples), media_type="application/json")
