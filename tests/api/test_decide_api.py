@@ -7,8 +7,9 @@ import uuid
 from typing import Any
 
 import pytest
-from api_helpers import CLAIM_INPUT, DECIDE, ClientFactory
+from api_helpers import ClientFactory
 from litestar.testing import TestClient
+from server_support import CLAIM_INPUT, DECIDE
 
 PROBLEM = "application/problem+json"
 
@@ -248,3 +249,20 @@ def test_a_huge_unknown_name_is_not_echoed_back_whole(client: TestClient[Any]) -
     response = client.post("/v1/decide", json={**DECIDE, "program": "p" * 500_000})
     body = assert_problem(response, 404, "/program", "500000 characters")
     assert len(response.content) < 5_000, body["detail"][:200]
+
+
+@pytest.mark.parametrize("score", ["1E+39", "123456789012345678901234567890.5"])
+def test_a_number_beyond_decimal_precision_in_a_multiple_of_field_is_422(
+    client: TestClient[Any], score: str
+) -> None:
+    body = (
+        '{"program": "taobao-anxingou", "decision": "review", "at": "2025-06-01T10:00:00+08:00",'
+        ' "input": {"merchant": {"serious_violations_since_review": 0, "service_score": ' + score + "}}}"
+    )
+    response = client.post("/v1/decide", content=body.encode(), headers={"content-type": "application/json"})
+    assert_problem(response, 422, "/input/merchant/service_score")
+
+
+@pytest.mark.parametrize("explain", [0, "", [], "yes"])
+def test_explain_must_be_a_boolean(client: TestClient[Any], explain: Any) -> None:
+    assert_problem(client.post("/v1/decide", json={**DECIDE, "explain": explain}), 422, "/explain")

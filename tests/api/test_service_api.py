@@ -7,8 +7,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from api_helpers import ADMIN, DECIDE, ClientFactory
+from api_helpers import ADMIN, ClientFactory
 from litestar.testing import TestClient
+from server_support import DECIDE
 from test_decide_api import assert_problem
 
 BEARER = {"authorization": f"Bearer {ADMIN}"}
@@ -286,3 +287,14 @@ def test_the_interactive_api_page_serves_its_own_assets(client: TestClient[Any])
     assert "https://" not in page.text
     asset = client.get("/schema/static/swagger-ui-bundle.js")
     assert asset.status_code == 200 and len(asset.content) > 100_000
+
+
+def test_a_stored_request_keeps_its_numbers_exactly(client: TestClient[Any]) -> None:
+    body = (
+        '{"program": "taobao-anxingou", "decision": "review", "at": "2025-06-01T10:00:00+08:00",'
+        ' "input": {"merchant": {"serious_violations_since_review": 0, "service_score": 4.70}}}'
+    )
+    answer = client.post("/v1/decide", content=body.encode(), headers={"content-type": "application/json"})
+    assert answer.status_code == 200, answer.text
+    record = client.get(f"/v1/decisions/{answer.json()['decision_id']}")
+    assert '"service_score":4.70' in record.text.replace(" ", "")

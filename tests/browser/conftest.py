@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_harness import CHROMIUM, CHROMIUM_ARGS, POLICY_BIN, LiveServer, missing, start_server
+from browser_harness import CHROMIUM, CHROMIUM_ARGS, missing
+from server_support import REPO_ROOT, ServerProcess, launch_server
 
 
 @pytest.fixture(scope="session")
@@ -23,11 +24,12 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """``policy serve`` on the bundled policies, a free port and a decision log in a temporary folder."""
-    if not POLICY_BIN.exists():
-        pytest.fail(f"{POLICY_BIN} not found: install the project into the interpreter's environment")
-    server = start_server(tmp_path_factory.mktemp("browser-server"))
+    workdir = tmp_path_factory.mktemp("browser-server")
+    server = launch_server(
+        workdir, workdir / "decisions.sqlite3", policies=REPO_ROOT / "policies", tokens=False
+    )
     yield server
     server.stop()
 
@@ -48,7 +50,7 @@ def browser(chromium_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+def page(browser: Any, live_server: ServerProcess) -> Iterator[Any]:
     """A fresh browser page; fails the test on any request to another origin or any script error."""
     context = browser.new_context(base_url=live_server.base_url, locale="en-US", timezone_id="Asia/Shanghai")
     context.set_default_timeout(15_000)

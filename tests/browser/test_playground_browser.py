@@ -10,7 +10,8 @@ import json
 from typing import Any
 
 import httpx
-from browser_harness import LiveServer, missing
+from browser_harness import missing
+from server_support import ServerProcess
 
 try:
     from playwright.sync_api import expect
@@ -21,7 +22,7 @@ EXAMPLES = "/v1/programs/{}/versions/{}/decisions/{}/examples"
 FIELDS_OF_ROWS = "rows => rows.map(r => r.dataset.field)"
 
 
-def api_examples(server: LiveServer, program: str, version: str, decision: str) -> list[dict[str, Any]]:
+def api_examples(server: ServerProcess, program: str, version: str, decision: str) -> list[dict[str, Any]]:
     response = httpx.get(server.base_url + EXAMPLES.format(program, version, decision), timeout=10)
     response.raise_for_status()
     examples: list[dict[str, Any]] = response.json()
@@ -29,7 +30,7 @@ def api_examples(server: LiveServer, program: str, version: str, decision: str) 
 
 
 def api_decide(
-    server: LiveServer, program: str, decision: str, version: str, example: dict[str, Any]
+    server: ServerProcess, program: str, decision: str, version: str, example: dict[str, Any]
 ) -> dict[str, Any]:
     body = {"program": program, "decision": decision, "version": version, "input": example["input"]}
     if "at" in example:
@@ -59,7 +60,7 @@ def side(page: Any, version: str) -> Any:
     return page.locator(f'#result .side[data-version="{version}"]')
 
 
-def test_decide_then_compare_two_versions(page: Any, live_server: LiveServer) -> None:
+def test_decide_then_compare_two_versions(page: Any, live_server: ServerProcess) -> None:
     program, decision = "douyin-anxingou", "claim"
     choose(page, program, "2021.08", decision)
 
@@ -102,7 +103,7 @@ def test_decide_then_compare_two_versions(page: Any, live_server: LiveServer) ->
     assert "compare=2023.07" in page.url  # the selection is in the address, to share
 
 
-def test_compare_highlights_the_fields_that_change(page: Any, live_server: LiveServer) -> None:
+def test_compare_highlights_the_fields_that_change(page: Any, live_server: ServerProcess) -> None:
     program, decision, old, new = "taobao-anxingou", "late_shipment", "2015.10", "2022.09"
     examples = api_examples(live_server, program, old, decision)
     index, changed = None, []
@@ -140,7 +141,7 @@ def test_compare_highlights_the_fields_that_change(page: Any, live_server: LiveS
             expect(column.locator(f'tr[data-field="{field}"]')).not_to_have_class("changed")
 
 
-def test_errors_are_shown_with_their_pointers(page: Any, live_server: LiveServer) -> None:
+def test_errors_are_shown_with_their_pointers(page: Any, live_server: ServerProcess) -> None:
     choose(page, "douyin-anxingou", "2021.08", "claim")
     data = json.loads(page.input_value("#input"))
     data["order"]["amount"] = "abc"

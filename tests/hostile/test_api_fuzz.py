@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from server_support import CLAIM_INPUT
 
 from policy_engine import load_registry
 from server.app import create_app
@@ -175,18 +176,7 @@ def test_no_server_error_and_every_answer_as_documented(api: Any, method: str, p
 
 def test_the_decision_log_routes_with_a_real_decision_id(api: Any) -> None:
     answer = api["/v1/decide/douyin-anxingou/claim"]["POST"].Case(
-        body={
-            "input": {
-                "order": {
-                    "amount": "299.00",
-                    "category": "general",
-                    "placed_at": "2021-09-01T10:00:00+08:00",
-                    "shipped_at": None,
-                    "signed_at": None,
-                },
-                "claim": {"type": "instant_refund", "filed_at": "2021-09-01T11:00:00+08:00"},
-            }
-        },
+        body={"input": CLAIM_INPUT},
         media_type="application/json",
     )
     decided = answer.call_and_validate(checks=CHECKS)

@@ -21,29 +21,13 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from server_support import CLAIM_INPUT, DECIDE
 
 from server.app import create_app
 from server.settings import MIB, Settings
 
 REPO = Path(__file__).resolve().parents[2]
 PROBLEM = "application/problem+json"
-CLAIM_INPUT: dict[str, Any] = {
-    "order": {
-        "amount": "299.00",
-        "category": "general",
-        "placed_at": "2021-09-01T10:00:00+08:00",
-        "shipped_at": None,
-        "signed_at": None,
-    },
-    "claim": {"type": "instant_refund", "filed_at": "2021-09-01T11:00:00+08:00"},
-}
-DECIDE: dict[str, Any] = {
-    "program": "douyin-anxingou",
-    "decision": "claim",
-    "input": CLAIM_INPUT,
-    "version": "2021.08",
-    "at": "2021-09-01T11:00:05+08:00",
-}
 PRICE_PROTECTION: dict[str, Any] = {
     "program": "douyin-anxingou",
     "decision": "price_protection",

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-from server_harness import (
+from server_support import (
     ServerProcess,
     StartServer,
     answer_of,
     claim_request,
-    count_rows,
+    map_with_clients,
     read_headers,
+    sqlite_int,
 )
 
 N = 200
@@ -39,24 +39,14 @@ Acked = dict[str, tuple[dict[str, Any], dict[str, Any]]]
 
 
 def _decide_all(server: ServerProcess, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
-    local = threading.local()
-    clients: list[httpx.Client] = []
-    lock = threading.Lock()
+    return map_with_clients(
+        server, THREADS, lambda client, body: client.post("/v1/decide", json=body), bodies
+    )
 
-    def one(body: dict[str, Any]) -> httpx.Response:
-        client = getattr(local, "client", None)
-        if client is None:
-            client = local.client = server.client()
-            with lock:
-                clients.append(client)
-        return client.post("/v1/decide", json=body)
 
-    try:
-        with ThreadPoolExecutor(THREADS) as pool:
-            return list(pool.map(one, bodies))
-    finally:
-        for client in clients:
-            client.close()
+def _count_rows(server: ServerProcess) -> int:
+    """Rows in the decision log, read straight from the SQLite file (WAL included)."""
+    return sqlite_int(server.db, "SELECT count(*) FROM decisions")
 
 
 def _decide_until_killed(server: ServerProcess, acked: Acked) -> None:
@@ -111,7 +101,7 @@ def test_acknowledged_decisions_survive_sigkill(start_server: StartServer) -> No
     _decide_until_killed(server, acked)  # SIGKILL with requests in flight
     assert not server.alive()
 
-    rows = count_rows(server.db)  # the file as the killed server left it (WAL included)
+    rows = _count_rows(server)  # the file as the killed server left it (WAL included)
     assert rows >= len(acked) >= N + IN_FLIGHT_ACKS
 
     restarted = start_server(db=server.db)
@@ -132,4 +122,4 @@ def test_acknowledged_decisions_survive_sigkill(start_server: StartServer) -> No
                 changed.append((decision_id, record, answer))
     assert not missing, f"{len(missing)} of {len(acked)} acknowledged decisions lost: {missing[:5]}"
     assert not changed, f"{len(changed)} records differ from their answers, e.g. {changed[0]}"
-    assert count_rows(server.db) == rows, "the restarted server must keep the log as it found it"
+    assert _count_rows(server) == rows, "the restarted server must keep the log as it found it"

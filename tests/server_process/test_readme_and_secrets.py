@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from server_harness import ADMIN_TOKEN, READ_TOKEN, REPO_ROOT, StartServer, admin_headers, read_headers
+from server_support import ADMIN_TOKEN, READ_TOKEN, REPO_ROOT, StartServer, admin_headers, read_headers
 
 
 def _readme_answer() -> dict[str, object]:

@@ -7,17 +7,18 @@ decide request of the whole run must answer 200 with the answer it had before th
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from server_harness import ServerProcess, StartServer, admin_headers, answer_of, claim_request
+from server_support import ServerProcess, StartServer, admin_headers, answer_of, claim_request
 
 POLICY_FILE = Path("douyin-anxingou") / "2021.08.yaml"
 LOCATED = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): \S")
@@ -149,18 +150,26 @@ def _ready(client: httpx.Client) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("breakage", [_unknown_field, _yaml_syntax], ids=["unknown-field", "yaml-syntax"])
-def test_admin_reload_of_a_broken_policy_under_load(start_server: StartServer, breakage: Breakage) -> None:
-    server = start_server(watch_interval=0)
-    path = server.policies / POLICY_FILE
-    original = path.read_text(encoding="utf-8")
-    broken, line, tolerance = breakage(original)
-    baseline = _baseline(server)
+@contextlib.contextmanager
+def _under_load(server: ServerProcess) -> Iterator[tuple[Path, httpx.Client, Load, dict[str, Any]]]:
+    """THREADS threads decide BODIES on ``server`` until the block ends, checked against a first baseline.
 
+    Yields the server's copy of POLICY_FILE, a client, the running :class:`Load` (PROGRESS answers of phase
+    "before" already seen) and ``/health/ready`` as it was then (no reload error).
+    """
+    baseline = _baseline(server)
     with server.client() as client, Load(server, baseline) as load:
         loaded = _ready(client)
         assert loaded["last_reload_error"] is None
         load.wait_progress("before")
+        yield server.policies / POLICY_FILE, client, load, loaded
+
+
+@pytest.mark.parametrize("breakage", [_unknown_field, _yaml_syntax], ids=["unknown-field", "yaml-syntax"])
+def test_admin_reload_of_a_broken_policy_under_load(start_server: StartServer, breakage: Breakage) -> None:
+    with _under_load(start_server(watch_interval=0)) as (path, client, load, loaded):
+        original = path.read_text(encoding="utf-8")
+        broken, line, tolerance = breakage(original)
 
         # (a) break the file: the reload is refused, the old policies keep serving
         path.write_text(broken, encoding="utf-8")
@@ -210,16 +219,9 @@ def _wait_for(client: httpx.Client, what: str, ok: Callable[[dict[str, Any]], bo
 
 
 def test_file_watcher_reload_of_a_broken_policy_under_load(start_server: StartServer) -> None:
-    server = start_server(watch_interval=0.2)
-    path = server.policies / POLICY_FILE
-    original = path.read_text(encoding="utf-8")
-    broken, line, _ = _unknown_field(original)
-    baseline = _baseline(server)
-
-    with server.client() as client, Load(server, baseline) as load:
-        loaded = _ready(client)
-        assert loaded["last_reload_error"] is None
-        load.wait_progress("before")
+    with _under_load(start_server(watch_interval=0.2)) as (path, client, load, loaded):
+        original = path.read_text(encoding="utf-8")
+        broken, line, _ = _unknown_field(original)
 
         path.write_text(broken, encoding="utf-8")
         load.phase = "during"

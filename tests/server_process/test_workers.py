@@ -8,20 +8,19 @@ workers (prometheus_client multiprocess mode, PROMETHEUS_MULTIPROC_DIR set by se
 from __future__ import annotations
 
 import re
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 from prometheus_client.multiprocess import MultiProcessCollector
-from server_harness import (
+from server_support import (
     ServerProcess,
     StartServer,
     admin_headers,
     answer_of,
     claim_request,
+    map_with_clients,
     read_headers,
 )
 
@@ -33,24 +32,13 @@ EXTRA_ROUNDS = 10
 
 def _decide(server: ServerProcess, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
     """Decide concurrently, one new connection per request so that both workers accept some."""
-    local = threading.local()
-    clients: list[httpx.Client] = []
-    lock = threading.Lock()
-
-    def one(body: dict[str, Any]) -> httpx.Response:
-        client = getattr(local, "client", None)
-        if client is None:
-            client = local.client = server.client(limits=httpx.Limits(max_keepalive_connections=0))
-            with lock:
-                clients.append(client)
-        return client.post("/v1/decide", json=body)
-
-    try:
-        with ThreadPoolExecutor(THREADS) as pool:
-            return list(pool.map(one, bodies))
-    finally:
-        for client in clients:
-            client.close()
+    return map_with_clients(
+        server,
+        THREADS,
+        lambda client, body: client.post("/v1/decide", json=body),
+        bodies,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
 
 
 def _decisions_by_worker(metrics_dir: Path) -> dict[str, float]:

@@ -43,8 +43,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,26 +51,24 @@ from typing import Any
 
 import httpx
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "server_process"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
-from server_harness import (  # noqa: E402  (the harness directory is put on sys.path just above)
-    ADMIN_TOKEN,
-    POLICY_BIN,
-    READ_TOKEN,
+from server_support import (
     REPO_ROOT,
     ServerProcess,
-    ServerStartError,
     admin_headers,
     answer_of,
     claim_request,
-    free_port,
+    copy_policies,
+    launch_server,
+    map_with_clients,
     read_headers,
+    sqlite_int,
 )
 
-from policy_engine import DecisionRequest, check_policies, decide, load_registry  # noqa: E402
-from policy_engine.expr.values import parse_timestamp  # noqa: E402
-from policy_engine.jsonio import loads_strict  # noqa: E402
+from policy_engine import DecisionRequest, check_policies, decide, load_registry
+from policy_engine.expr.values import parse_timestamp
+from policy_engine.jsonio import loads_strict
 
 PHASES = ("sigkill", "reload", "full-log")
 EXTRA_PHASES = ("full-log-replay",)
@@ -140,6 +137,18 @@ class PhaseResult:
         with self._lock:
             self.statuses[status] += 1
 
+    def count_answer(self, response: httpx.Response | None, error: Exception | None) -> httpx.Response | None:
+        """Count an answer by its HTTP status; a transport error counts as ``"transport"``, a violation.
+
+        Returns the response, None for a transport error.
+        """
+        if response is None:
+            self.count("transport")
+            self.violation(f"transport error: {error!r}")
+            return None
+        self.count(str(response.status_code))
+        return response
+
     def lose(self, decision_id: str, message: str) -> None:
         with self._lock:
             self.lost_ids.add(decision_id)
@@ -179,62 +188,6 @@ class PhaseResult:
 
 
 # ── servers ──────────────────────────────────────────────────────────────────────────────────────
-
-
-def prepare_root(root: Path) -> Path:
-    """``root`` with copies of the repository's ``policies/`` and ``schemas/`` (the server's cwd)."""
-    for name in ("policies", "schemas"):
-        shutil.copytree(REPO_ROOT / name, root / name)
-    return root
-
-
-def launch(
-    root: Path,
-    db: Path,
-    *,
-    workers: int,
-    watch_interval: float = 0,
-    extra_env: Mapping[str, str] | None = None,
-) -> ServerProcess:
-    """Start ``policy serve`` on a free loopback port over ``root/policies`` and ``db``; wait until ready.
-
-    The same command line as the ``start_server`` fixture of tests/server_process (a fixture cannot be
-    called from a script); the returned :class:`ServerProcess` is the harness's own.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("POLICY_", "PROMETHEUS_MULTIPROC"))}
-    env.update({"POLICY_ADMIN_TOKEN": ADMIN_TOKEN, "POLICY_READ_TOKEN": READ_TOKEN, **(extra_env or {})})
-    last_error: ServerStartError | None = None
-    for attempt in range(3):  # another process may take the free port between the probe and the bind
-        port = free_port()
-        stderr_path = root / f"server-{port}-{attempt}.log"
-        command = [
-            str(POLICY_BIN),
-            "serve",
-            *("--host", "127.0.0.1", "--port", str(port), "--db", str(db), "--workers", str(workers)),
-            *("--watch-interval", str(watch_interval), "--policies", str(root / "policies")),
-        ]
-        with stderr_path.open("wb") as stderr:
-            proc = subprocess.Popen(
-                command,
-                cwd=root,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=stderr,
-                stderr=stderr,
-                start_new_session=True,
-            )
-        server = ServerProcess(root, db, port, workers, proc, stderr_path, env)
-        try:
-            server.wait_ready()
-        except ServerStartError as exc:
-            server.stop()
-            last_error = exc
-            if "address already in use" in server.stderr().lower():
-                continue
-            raise
-        return server
-    assert last_error is not None
-    raise last_error
 
 
 @contextlib.contextmanager
@@ -377,17 +330,9 @@ def check_in_log(db: Path, acked: Acked, result: PhaseResult, what: str) -> dict
 
 def check_readable(server: ServerProcess, acked: Acked, result: PhaseResult, threads: int) -> None:
     """Every acknowledged decision answers ``GET /v1/decisions/{id}`` with its answer and input."""
-    local = threading.local()
-    clients: list[httpx.Client] = []
-    lock = threading.Lock()
 
-    def one(item: tuple[str, tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    def one(client: httpx.Client, item: tuple[str, tuple[dict[str, Any], dict[str, Any]]]) -> None:
         decision_id, (body, answer) = item
-        client = getattr(local, "client", None)
-        if client is None:
-            client = local.client = server.client(headers=read_headers())
-            with lock:
-                clients.append(client)
         response = client.get(f"/v1/decisions/{decision_id}")
         if response.status_code != 200:
             result.lose(
@@ -402,12 +347,7 @@ def check_readable(server: ServerProcess, acked: Acked, result: PhaseResult, thr
         ):
             result.lose(decision_id, f"after restart: {decision_id} changed: {record} != {answer}")
 
-    try:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(one, acked.items()))
-    finally:
-        for client in clients:
-            client.close()
+    map_with_clients(server, threads, one, acked.items(), headers=read_headers())
 
 
 def is_problem(response: httpx.Response, status: int) -> bool:
@@ -467,20 +407,22 @@ def phase_sigkill(
     """SIGKILL the server under load, restart it on the same file, find every acknowledged decision."""
     result = PhaseResult("sigkill")
     rng = random.Random(seed)
-    root = prepare_root(workdir / "sigkill")
+    root = copy_policies(workdir / "sigkill")
     db = root / "decisions.sqlite3"
     started = time.monotonic()
     all_acked: Acked = {}
     acked_per_life: list[int] = []
     restart_seconds: list[float] = []
-    server = launch(root, db, workers=workers)
+    server = launch_server(root, db, workers=workers)
     try:
         while True:
             acked = _load_until_killed(server, clients, rng.uniform(*KILL_AFTER), result)
             acked_per_life.append(len(acked))
             all_acked.update(acked)
             restarting = time.monotonic()
-            server = launch(root, db, workers=workers)  # the same file, as an operator would restart it
+            server = launch_server(
+                root, db, workers=workers
+            )  # the same file, as an operator would restart it
             restart_seconds.append(time.monotonic() - restarting)
             check_readable(server, acked, result, threads=min(clients, 16))
             if time.monotonic() - started >= duration:
@@ -587,11 +529,8 @@ class ReloadCheck:
         self, i: int, body: dict[str, Any], response: httpx.Response | None, error: Exception | None
     ) -> None:
         result = self.result
-        if response is None:
-            result.count("transport")
-            result.violation(f"transport error: {error!r}")
+        if (response := result.count_answer(response, error)) is None:
             return
-        result.count(str(response.status_code))
         if response.status_code != 200:
             result.violation(f"{response.status_code}: {response.text[:300]}")
             return
@@ -614,7 +553,7 @@ class ReloadCheck:
 def phase_reload(workdir: Path, *, duration: float, clients: int, workers: int) -> PhaseResult:
     """Replace a policy file every second (good, broken, good, ...) under load: every answer a good 200."""
     result = PhaseResult("reload")
-    root = prepare_root(workdir / "reload")
+    root = copy_policies(workdir / "reload")
     texts, digest_of, expected = reload_versions(root)
     path = root / "policies" / POLICY_FILE
     staging = root / "staging.yaml"  # same file system, outside the watched directories
@@ -622,7 +561,7 @@ def phase_reload(workdir: Path, *, duration: float, clients: int, workers: int) 
     steps: Counter[str] = Counter()
     health_lagging: Counter[str] = Counter()
     sequence = ["variant", "broken", "original", "broken"]
-    server = launch(root, root / "decisions.sqlite3", workers=workers, watch_interval=0.2)
+    server = launch_server(root, root / "decisions.sqlite3", workers=workers, watch_interval=0.2)
     started = time.monotonic()
     with running(server), server.client() as admin:
         load = Load(
@@ -665,12 +604,17 @@ def phase_reload(workdir: Path, *, duration: float, clients: int, workers: int) 
 # ── phase (c): the log store full ────────────────────────────────────────────────────────────────
 
 
-def page_count(db: Path) -> int:
-    conn = sqlite3.connect(db, timeout=30)
-    try:
-        return int(conn.execute("PRAGMA page_count").fetchone()[0])
-    finally:
-        conn.close()
+def full_log_root(workdir: Path, name: str, room_pages: int) -> tuple[Path, Path, int]:
+    """A server root for a full-log phase, its log file, and a ``POLICY_DB_MAX_PAGES`` leaving ``room_pages``.
+
+    A first server (stopped at once) creates the file with its tables and the policy sources, so that the
+    log's size at start is known.
+    """
+    root = copy_policies(workdir / name)
+    db = root / "decisions.sqlite3"
+    with running(launch_server(root, db, workers=1)):
+        pass
+    return root, db, sqlite_int(db, "PRAGMA page_count") + room_pages
 
 
 def make_room(db: Path) -> int:
@@ -695,12 +639,8 @@ class FullLog:
     def on_answer(
         self, i: int, body: dict[str, Any], response: httpx.Response | None, error: Exception | None
     ) -> None:
-        result = self.result
-        if response is None:
-            result.count("transport")
-            result.violation(f"transport error: {error!r}")
+        if (response := self.result.count_answer(response, error)) is None:
             return
-        result.count(str(response.status_code))
         if response.status_code == 200:
             answer = response.json()
             with self.lock:
@@ -711,7 +651,7 @@ class FullLog:
                 if self.first_503 is None:
                     self.first_503 = time.monotonic()
         else:
-            result.violation(
+            self.result.violation(
                 f"{response.status_code} {response.headers.get('content-type')}: {response.text[:300]}"
             )
 
@@ -758,17 +698,13 @@ def phase_full_log(
 ) -> PhaseResult:
     """Fill the log under load: 200 or 503 problems only, no false 200, 200s again once there is room."""
     result = PhaseResult("full-log")
-    root = prepare_root(workdir / "full-log")
-    db = root / "decisions.sqlite3"
-    with running(launch(root, db, workers=1)):
-        pass  # creates the file with its tables and the policy sources, so its size at start is known
-    max_pages = page_count(db) + room_pages
+    root, db, max_pages = full_log_root(workdir, "full-log", room_pages)
     state = FullLog(result)
     fills: list[float] = []
     recoveries: list[float | None] = []
     deleted: list[int] = []
     unacknowledged = 0
-    server = launch(root, db, workers=workers, extra_env={"POLICY_DB_MAX_PAGES": str(max_pages)})
+    server = launch_server(root, db, workers=workers, extra_env={"POLICY_DB_MAX_PAGES": str(max_pages)})
     started = time.monotonic()
     with running(server), server.client() as client:
         load = Load(server.base_url, clients, varied_body, state.on_answer)
@@ -844,15 +780,11 @@ def phase_replay_after_full(workdir: Path, *, workers: int, room_pages: int = 64
     original is loaded again, and the decision is replayed: it must answer 200, unchanged.
     """
     result = PhaseResult("full-log-replay")
-    root = prepare_root(workdir / "full-log-replay")
-    db = root / "decisions.sqlite3"
-    with running(launch(root, db, workers=1)):
-        pass  # as in phase_full_log
-    max_pages = page_count(db) + room_pages
+    root, db, max_pages = full_log_root(workdir, "full-log-replay", room_pages)
     path = root / "policies" / POLICY_FILE
     original = path.read_text(encoding="utf-8")
     started = time.monotonic()
-    server = launch(root, db, workers=workers, extra_env={"POLICY_DB_MAX_PAGES": str(max_pages)})
+    server = launch_server(root, db, workers=workers, extra_env={"POLICY_DB_MAX_PAGES": str(max_pages)})
     with running(server), server.client() as client:
         filled = _fill(client, result)
         check_in_log(db, filled, result, "full log")
