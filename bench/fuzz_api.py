@@ -21,13 +21,11 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -40,6 +38,9 @@ from schemathesis.specs.openapi.checks import (
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "tests" / "support"))
+
+from fuzz_support import register_formats  # noqa: E402
 
 from server.app import create_app  # noqa: E402
 from server.settings import Settings  # noqa: E402
@@ -51,22 +52,7 @@ KNOWN: dict[str, str] = {}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
-def _formats() -> None:
-    """Money and timestamps as the API reads them, so valid requests reach the decisions.
-
-    Without these, a "valid" money string is any text and a date-time any year, and nearly every valid
-    request stops at input validation (422) instead of being decided.
-    """
-    cents = st.one_of(st.integers(0, 100_000_00), st.integers(0, 99_999_999_999_999_999))
-    schemathesis.openapi.format("money", cents.map(lambda c: f"{c // 100}.{c % 100:02d}"))
-    first, last = datetime(2000, 1, 2, tzinfo=UTC), datetime(2099, 12, 30, tzinfo=UTC)
-    moments = st.datetimes(first.replace(tzinfo=None), last.replace(tzinfo=None))  # local: offset added
-    offsets = st.integers(-48, 56).map(lambda q: timezone(timedelta(minutes=15 * q)))
-    stamps = st.builds(lambda m, o: m.replace(tzinfo=o).isoformat(timespec="seconds"), moments, offsets)
-    schemathesis.openapi.format("date-time", stamps)
-
-
-_formats()
+register_formats()
 
 
 @dataclass
