@@ -86,6 +86,8 @@ def _null_check(nullable: bool) -> Callable[[Any, str], bool]:
 
 def _money_formatter(is_null: Callable[[Any, str], bool], tz: ZoneInfo) -> Formatter:
     def fmt_money(value: Any, name: str) -> Any:
+        if type(value) is Decimal:  # the common case, checked once
+            return format_money(value)
         if is_null(value, name):
             return None
         if isinstance(value, bool) or not isinstance(value, Decimal | int):
