@@ -101,6 +101,8 @@ def render_impact(report: DiffReport) -> str:
     summary = report.impact
     assert summary is not None
     old, new = report.old_version, report.new_version
+    if report.draft is not None:
+        new = f"{new} (draft)"  # a draft may carry the same version name as the policy it changes
     lines = [f"Impact on {summary.total:,} decision(s) replayed from {report.source}", ""]
     lines.extend(_count_lines(summary, old, new, report))
     lines.append("")
