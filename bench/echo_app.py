@@ -1,8 +1,8 @@
 """A bare Litestar echo endpoint, served the way ``policy serve`` serves the decision API.
 
-``python bench/echo_app.py --port P --workers N``: uvicorn with the same settings as ``server.run``
-(app factory, same worker count, access log off, warning log level, uvloop and httptools as uvicorn
-picks them), so the HTTP benchmark compares the decision endpoint with the framework's floor.
+``python bench/echo_app.py --port P --workers N [--server granian|uvicorn]``: started by the same
+``server.run.serve_factory`` as ``policy serve`` (same ASGI server, app factory, worker count, logs off),
+so the HTTP benchmark compares the decision endpoint with the framework's floor.
 ``POST /echo`` decodes the JSON body and returns it; ``GET /health`` answers when the worker is up.
 """
 
@@ -12,8 +12,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from litestar import Litestar, get, post
+
+from server.run import ASGI_SERVERS, serve_factory
+from server.settings import Settings
 
 
 @post("/echo", status_code=200)
@@ -38,17 +40,15 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--server", choices=ASGI_SERVERS, default=Settings().asgi_server)
     args = parser.parse_args()
-    uvicorn.run(
+    serve_factory(
         "echo_app:create_app",
-        factory=True,
-        app_dir=str(Path(__file__).resolve().parent),
         host=args.host,
         port=args.port,
         workers=args.workers,
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=10,
+        server=args.server,
+        app_dir=Path(__file__).resolve().parent,
     )
 
 

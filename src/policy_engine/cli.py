@@ -214,6 +214,13 @@ _REQUEST_KEYS = frozenset({"program", "decision", "input", "version", "at", "exp
 @click.option(
     "--watch-interval", type=float, default=None, help="Seconds between policy change checks; 0 = off."
 )
+@click.option(
+    "--server",
+    "asgi_server",
+    type=click.Choice(["granian", "uvicorn"]),
+    default=None,
+    help="ASGI server (default granian; POLICY_ASGI_SERVER).",
+)
 @policies_option
 @_no_traceback
 def serve(
@@ -223,6 +230,7 @@ def serve(
     db_path: Path | None,
     body_limit: int | None,
     watch_interval: float | None,
+    asgi_server: str | None,
     policies_opt: Path | None,
 ) -> None:
     """Serve the decision API (spec/api.md) on the policies; tokens come from the environment only.
@@ -241,6 +249,7 @@ def serve(
             db_path=db_path,
             body_limit=body_limit,
             watch_interval=watch_interval,
+            asgi_server=asgi_server,
             policy_dir=policies_opt,
         )
     except SettingsError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.multiprocess import MultiProcessCollector
 
 __all__ = ("CONTENT_TYPE", "Metrics", "prepare_metrics_dir")
@@ -31,6 +31,9 @@ class Metrics:
     """The server's counters and histograms, registered in a registry of their own."""
 
     def __init__(self) -> None:
+        # The value class is chosen when prometheus_client is imported; a worker forked from a parent that
+        # imported it before PROMETHEUS_MULTIPROC_DIR was set must still write to the shared files.
+        values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         self.decisions = Counter(
             "policy_decisions",
