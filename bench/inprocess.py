@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from common import (
@@ -27,9 +26,8 @@ from common import (
 )
 
 from policy_engine import DecisionRequest, EvaluationError, InputError, NotFoundError, Registry, decide
-from policy_engine.expr.values import parse_timestamp
 from policy_engine.jsonio import dumps_exact
-from policy_engine.policy_tests import TestCase, load_test_cases
+from policy_engine.policy_tests import case_request_time, load_test_cases
 
 REPEATS = 7
 TARGET_BATCH_US = 30_000  # each timed batch runs about this long
@@ -41,27 +39,6 @@ class Prepared:
 
     values: dict[str, Any]
     body: bytes
-
-
-def _request_time(case: TestCase, reg: Registry) -> datetime:
-    """The request time a case is decided at (as the policy test runner chooses it)."""
-    if case.at is not None:
-        return parse_timestamp(str(case.at))
-    program = reg.program(case.program)
-    for window in reversed(program.windows):
-        compiled = window.policy.decisions.get(case.decision)
-        path = compiled.as_of_path if compiled is not None else None
-        if path is not None:
-            value: Any = case.input
-            for part in path:
-                value = value.get(part) if isinstance(value, dict) else None
-            if isinstance(value, str):
-                try:
-                    return parse_timestamp(value)
-                except ValueError:
-                    break
-            break
-    return program.latest.effective_from
 
 
 def _json(value: Any) -> str:
@@ -79,7 +56,7 @@ def prepare(reg: Registry) -> dict[tuple[str, str, str], list[Prepared]]:
         if "error" in case.expect:
             continue
         try:
-            at = _request_time(case, reg)
+            at = case_request_time(case, reg.program(case.program))
             answer = decide(reg, DecisionRequest(case.program, case.decision, case.input, at, case.version))
         except (InputError, NotFoundError, EvaluationError, ValueError):
             continue

@@ -28,6 +28,7 @@ from policy_engine.diff.histogram import bins
 from policy_engine.errors import EvaluationError, InputError
 from policy_engine.evaluate import evaluate
 from policy_engine.expr.values import parse_timestamp
+from server.log_store import DecisionRecord, SQLiteDecisionLog
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -338,21 +339,8 @@ def test_structural_html_report(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------------------- decision log
 
-_LOG_TABLE = """
-CREATE TABLE decisions (
-    id TEXT PRIMARY KEY,
-    recorded_at TEXT NOT NULL,
-    program TEXT NOT NULL,
-    version TEXT NOT NULL,
-    decision TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    request TEXT NOT NULL,
-    answer TEXT NOT NULL
-) WITHOUT ROWID
-"""
 
-
-def _record(conn: sqlite3.Connection, record_id: str, at: str, amount: str, program: str = PROGRAM) -> None:
+def _record(record_id: str, at: str, amount: str, program: str = PROGRAM) -> DecisionRecord:
     moment = parse_timestamp(at)
     request = {
         "program": program,
@@ -362,34 +350,34 @@ def _record(conn: sqlite3.Connection, record_id: str, at: str, amount: str, prog
         "explain": False,
         "input": _order(amount),
     }
-    conn.execute(
-        "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            record_id,
-            moment.astimezone(UTC).isoformat(timespec="microseconds"),
-            program,
-            "2022.09",
-            "late_shipment",
-            "sha256:0",
-            json.dumps(request),
-            "{}",
-        ),
+    return DecisionRecord(
+        decision_id=record_id,
+        recorded_at=moment.astimezone(UTC).isoformat(timespec="microseconds"),
+        program=program,
+        version="2022.09",
+        decision="late_shipment",
+        digest="sha256:0",
+        request=json.dumps(request),
+        answer="{}",
     )
 
 
 @pytest.fixture
 def decision_log(tmp_path: Path) -> Path:
+    """A decision log written by the server's own log store."""
     path = tmp_path / "decisions.sqlite3"
-    conn = sqlite3.connect(path)
-    conn.execute(_LOG_TABLE)
-    _record(conn, "a-early", "2023-02-28T10:00:00+08:00", "200.00")  # before --since
-    _record(conn, "b", "2023-03-05T10:00:00+08:00", "200.00")  # +10.00
-    _record(conn, "c", "2023-03-06T10:00:00+08:00", "1000.00")  # +70.00
-    _record(conn, "d", "2023-03-07T10:00:00+08:00", "50.00")  # same amount, other rule
-    _record(conn, "e-late", "2023-03-31T10:00:00+08:00", "2000.00")  # at --until: excluded
-    _record(conn, "f-other", "2023-03-06T10:00:00+08:00", "2000.00", program="douyin-anxingou")
-    conn.commit()
-    conn.close()
+    log = SQLiteDecisionLog(path)
+    log.append_sync(
+        [
+            _record("a-early", "2023-02-28T10:00:00+08:00", "200.00"),  # before --since
+            _record("b", "2023-03-05T10:00:00+08:00", "200.00"),  # +10.00
+            _record("c", "2023-03-06T10:00:00+08:00", "1000.00"),  # +70.00
+            _record("d", "2023-03-07T10:00:00+08:00", "50.00"),  # same amount, other rule
+            _record("e-late", "2023-03-31T10:00:00+08:00", "2000.00"),  # at --until: excluded
+            _record("f-other", "2023-03-06T10:00:00+08:00", "2000.00", program="douyin-anxingou"),
+        ]
+    )
+    log.close()
     return path
 
 

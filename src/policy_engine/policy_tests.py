@@ -23,7 +23,7 @@ from policy_engine.evaluate import DecisionRequest, decide
 from policy_engine.expr.values import parse_timestamp
 from policy_engine.loader import discover_test_tables, display_path
 from policy_engine.model import Where
-from policy_engine.registry import Registry
+from policy_engine.registry import ProgramVersions, Registry
 from policy_engine.schemas import validate_policy_tests
 from policy_engine.source import SourceDocument, read_source
 
@@ -32,6 +32,7 @@ __all__ = (
     "CaseResult",
     "TestCase",
     "TestReport",
+    "case_request_time",
     "coverage_gaps",
     "load_test_cases",
     "run_case",
@@ -155,11 +156,15 @@ def load_test_cases(
     return cases, errors
 
 
-def _request_time(case: TestCase, registry: Registry) -> datetime:
+def case_request_time(case: TestCase, versions: ProgramVersions) -> datetime:
+    """The request time a case is decided at.
+
+    Its ``at``, else its decision's ``as_of`` input field, else the start of the program's latest version
+    (the playground and the benchmarks use the same rule).
+    """
     if case.at is not None:
         return parse_timestamp(str(case.at))
-    program = registry.program(case.program)
-    for window in reversed(program.windows):
+    for window in reversed(versions.windows):
         decision = window.policy.decisions.get(case.decision)
         path = decision.as_of_path if decision is not None else None
         if path is not None:
@@ -172,7 +177,7 @@ def _request_time(case: TestCase, registry: Registry) -> datetime:
                 except ValueError:
                     break
             break
-    return program.latest.effective_from
+    return versions.latest.effective_from
 
 
 def run_case(registry: Registry, case: TestCase) -> CaseResult:
@@ -180,7 +185,7 @@ def run_case(registry: Registry, case: TestCase) -> CaseResult:
     result = CaseResult(case)
     expect = case.expect
     try:
-        at = _request_time(case, registry)
+        at = case_request_time(case, registry.program(case.program))
         request = DecisionRequest(case.program, case.decision, case.input, at, case.version)
         decision = decide(registry, request)
     except (InputError, NotFoundError, EvaluationError) as exc:

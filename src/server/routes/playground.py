@@ -24,7 +24,7 @@ from litestar.static_files import create_static_files_router
 from policy_engine import CompiledPolicy, NotFoundError
 from policy_engine.compiled import CompiledDecision
 from policy_engine.expr.values import format_timestamp, parse_timestamp
-from policy_engine.policy_tests import TestCase, load_test_cases
+from policy_engine.policy_tests import TestCase, case_request_time, load_test_cases
 from policy_engine.registry import ProgramVersions, shown_name
 from policy_engine.schemas import validate_input
 from server.http import parts
@@ -95,27 +95,19 @@ def _latest_decision(versions: ProgramVersions, decision: str) -> CompiledDecisi
     return None
 
 
-def _request_time(case: TestCase, versions: ProgramVersions, latest: CompiledDecision) -> datetime:
-    """The ``at`` the policy test runner uses for a case (policy_tests.run_case)."""
-    given = _timestamp(case.at) if case.at is not None else None
-    if given is not None:
-        return given
-    path = latest.as_of_path
-    if path is not None:
-        value: Any = case.input
-        for part in path:
-            value = value.get(part) if isinstance(value, dict) else None
-        found = _timestamp(value)
-        if found is not None:
-            return found
-    return versions.latest.effective_from
+def _request_time(case: TestCase, versions: ProgramVersions) -> datetime:
+    """The ``at`` the policy test runner uses for a case; a table's bad ``at`` falls back, never fails."""
+    try:
+        return case_request_time(case, versions)
+    except ValueError:
+        return versions.latest.effective_from
 
 
 def _case_version(case: TestCase, versions: ProgramVersions, latest: CompiledDecision) -> str | None:
     """The version the test runner decides a case with: the one named, else the one in force."""
     if case.version is not None:
         return str(case.version)
-    at = _request_time(case, versions, latest)
+    at = _request_time(case, versions)
     as_of: datetime | None = at
     if latest.as_of_path is not None:
         value: Any = case.input
@@ -145,7 +137,7 @@ def _example(case: TestCase, versions: ProgramVersions, latest: CompiledDecision
             format_timestamp(given, latest.tz) if isinstance(case.at, datetime) and given else case.at
         )
     elif latest.as_of_path is None:  # decided by request time: give the time the test runner uses
-        example["at"] = format_timestamp(_request_time(case, versions, latest), latest.tz)
+        example["at"] = format_timestamp(_request_time(case, versions), latest.tz)
     return example
 
 
