@@ -12,6 +12,7 @@ import fcntl
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-__all__ = ("DecisionLog", "DecisionRecord", "LogWriteError", "SQLiteDecisionLog")
+__all__ = ("DecisionLog", "DecisionRecord", "LogWriteError", "SQLiteDecisionLog", "prepare_database")
 
 _BUSY_TIMEOUT_MS = 10_000
 
@@ -44,6 +45,31 @@ CREATE TABLE IF NOT EXISTS policy_sources (
     sources TEXT NOT NULL
 ) WITHOUT ROWID;
 """
+
+
+def prepare_database(path: Path, timeout: float = 30.0) -> None:
+    """Create the log's file and tables in WAL mode, once, whoever comes first.
+
+    ``policy serve`` calls this before starting its workers; each worker calls it again and finds the work
+    done. Switching to WAL takes an exclusive lock that SQLite does not wait for, so workers starting
+    together retry rather than fail.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000)
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+            finally:
+                conn.close()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 class LogWriteError(RuntimeError):
@@ -132,13 +158,7 @@ class SQLiteDecisionLog:
         self.path = path
         self._sync = sync
         self._max_pages = max_pages
-        path.parent.mkdir(parents=True, exist_ok=True)
-        setup = self._connect()
-        try:
-            setup.execute("PRAGMA journal_mode=WAL")
-            setup.executescript(_SCHEMA)
-        finally:
-            setup.close()
+        prepare_database(path)
         self._reader = self._connect()
         self._reader_lock = threading.Lock()
         self._writer = self._connect()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from server.log_store import prepare_database
 from server.metrics import prepare_metrics_dir
 from server.settings import Settings
 
@@ -25,6 +26,7 @@ def serve(settings: Settings) -> None:
     if settings.metrics_dir is not None:
         prepare_metrics_dir(Path(settings.metrics_dir))
     os.environ.update(settings.to_env())  # worker processes read their settings from here
+    prepare_database(settings.db_path)  # once, before workers race to create it
     serve_factory(
         "server.app:app_from_env",
         host=settings.host,
@@ -58,6 +60,7 @@ def serve_factory(
             factory=True,
             log_enabled=False,
             working_dir=app_dir,
+            respawn_failed_workers=True,
         ).serve()
         return
     import uvicorn
