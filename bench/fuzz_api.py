@@ -2,8 +2,7 @@
 
 The checks of tests/hostile/test_api_fuzz.py (no 5xx; status, media type and body as documented), with
 more examples, random seeds, and a summary: examples sent and statuses per operation and mode, then each
-distinct failure once with a curl command that reproduces it. Exit status 1 when anything failed that is
-not a known issue (listed in KNOWN, and reported apart).
+distinct failure once with a curl command that reproduces it. Exit status 1 when anything failed.
 
     .venv/bin/python bench/fuzz_api.py                       # 200 examples per operation and mode
     .venv/bin/python bench/fuzz_api.py --examples 1000 --seed 7
@@ -40,15 +39,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests" / "support"))
 
-from fuzz_support import register_formats  # noqa: E402
+from fuzz_support import register_formats, without_lifespan  # noqa: E402
 
 from server.app import create_app  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
 ADMIN = "fuzz-admin-token"
 READ = "fuzz-read-token"
-KNOWN: dict[str, str] = {}
-"""Operations with a known server error (xfail in tests/hostile/test_api_fuzz.py): reported, not failed."""
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -66,24 +63,6 @@ class Run:
     failures: dict[tuple[str, str], tuple[Failure, str]] = field(default_factory=dict)
     """(failure code, title) → the first failure of that kind and its curl command."""
     note: str = ""
-
-
-def _without_lifespan(app: Any) -> Any:
-    """The app without ASGI lifespan messages: it is ready when made, and is ended once, by this script."""
-
-    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "lifespan":
-            await app(scope, receive, send)
-            return
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-    return asgi
 
 
 def fuzz(operation: Any, mode: GenerationMode, examples: int, run_seed: int) -> Run:
@@ -145,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         app = create_app(settings_)
         try:
-            schema = schemathesis.openapi.from_asgi("/schema/openapi.json", _without_lifespan(app))
+            schema = schemathesis.openapi.from_asgi("/schema/openapi.json", without_lifespan(app))
             runs = []
             started = time.perf_counter()
             for result in schema.get_all_operations():
@@ -171,18 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     statuses = Counter[int]()
     for r in runs:
         statuses.update(r.statuses)
-    failed = [r for r in runs if r.failures and r.label not in KNOWN]
-    known = [r for r in runs if r.failures and r.label in KNOWN]
+    failed = [r for r in runs if r.failures]
     print()
     operations = len({r.label for r in runs})
     print(f"seed {run_seed}: {len(runs)} runs ({operations} operations), {sent} requests, {total:.1f}s")
     print("statuses: " + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items())))
     print(f"5xx answers: {sum(n for s, n in statuses.items() if s >= 500)}")
-    print(f"runs with failures: {len(failed)} (and {len(known)} with a known issue)")
-    for r in known:
-        print(f"\n{r.label} [{r.mode}] known issue: {KNOWN[r.label]}")
-        for (code, title), (_, curl) in r.failures.items():
-            print(f"    {code} {title}; reproduce: {curl}")
+    print(f"runs with failures: {len(failed)}")
     for r in failed:
         for (code, title), (failure, curl) in r.failures.items():
             print(f"\n{r.label} [{r.mode}] {code} {title}")

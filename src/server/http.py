@@ -59,7 +59,7 @@ async def read_json_body(request: Request[Any, Any, Any], *, optional: bool = Fa
     try:
         return loads_strict(raw)
     except InputError as exc:
-        raise Problem(422, exc.detail, [p for p in exc.problems]) from exc
+        raise Problem(422, exc.detail, exc.problems) from exc
 
 
 def json_response(body: Any, status: int = 200) -> Response[bytes]:

@@ -8,7 +8,6 @@ errors for the reload answer, ``/health/ready``, a log line and a metric.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import tempfile
 import threading
 import time
@@ -104,13 +103,7 @@ class PolicyState:
         for versions in registry.programs.values():
             for window in versions.windows:
                 policy = window.policy
-                try:
-                    self._log.save_sources(policy.digest, policy.program, policy.version, policy.sources)
-                except sqlite3.Error as exc:
-                    logger.error(
-                        "cannot keep the policy source in the decision log",
-                        extra={"event": "log_write_failed", "error": str(exc)},
-                    )
+                self._log.save_sources(policy.digest, policy.program, policy.version, policy.sources)
 
     def policy_by_digest(self, digest: str) -> CompiledPolicy | None:
         """The exact policy of a digest: in force now, recently rebuilt, or rebuilt from the log's copy."""

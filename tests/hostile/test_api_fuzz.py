@@ -7,8 +7,7 @@ match the documented schema and media type of that status. Generation is derando
 stable; ``bench/fuzz_api.py`` runs the same checks with more, random examples.
 
 Money and date-time values are generated as the API reads them (two-place amounts, RFC 3339 in 2000-2099
-with an offset), so valid requests get past input validation and are decided. An operation with a known
-server error would be listed in ``KNOWN_SERVER_ERRORS`` and marked xfail (strict); there is none.
+with an offset), so valid requests get past input validation and are decided.
 """
 
 from __future__ import annotations
@@ -19,10 +18,9 @@ from typing import Any
 
 import pytest
 import schemathesis
-from fuzz_support import register_formats
+from fuzz_support import register_formats, without_lifespan
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
-from litestar import Litestar
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -66,32 +64,10 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     )
     app = create_app(settings_)
     try:
-        yield schemathesis.openapi.from_asgi("/schema/openapi.json", _without_lifespan(app))
+        yield schemathesis.openapi.from_asgi("/schema/openapi.json", without_lifespan(app))
     finally:
         for hook in app.on_shutdown:  # the app's own end: close its decision log
             hook()
-
-
-def _without_lifespan(app: Litestar) -> Any:
-    """The app for schemathesis, which starts and ends an ASGI app's lifespan around each pytest test.
-
-    This app cannot start again once ended (its decision log is closed), and needs no start: it is ready
-    when made. So lifespan messages are answered here, and the module ends the app once.
-    """
-
-    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "lifespan":
-            await app(scope, receive, send)  # type: ignore[arg-type]
-            return
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-    return asgi
 
 
 def _modes(method: str, path: str) -> list[GenerationMode]:
@@ -110,23 +86,8 @@ def test_every_operation_of_the_document_is_fuzzed() -> None:
     assert sum(path.startswith("/v1/decide/") and path != "/v1/decide/batch" for path in paths) >= 17
 
 
-KNOWN_SERVER_ERRORS: dict[tuple[str, str], str] = {}
-"""Operations with a known server error (marked xfail, strict): none now."""
-
-
 def _params() -> list[Any]:
-    marks = {
-        key: pytest.mark.xfail(strict=True, reason=reason) for key, reason in KNOWN_SERVER_ERRORS.items()
-    }
-    return [
-        pytest.param(
-            method,
-            path,
-            id=f"{method} {path}",
-            marks=[marks[(method, path)]] if (method, path) in marks else [],
-        )
-        for method, path in OPERATIONS
-    ]
+    return [pytest.param(method, path, id=f"{method} {path}") for method, path in OPERATIONS]
 
 
 @pytest.mark.parametrize(("method", "path"), _params())

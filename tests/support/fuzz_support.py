@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import schemathesis
 from hypothesis import strategies as st
 
-__all__ = ("register_formats",)
+__all__ = ("register_formats", "without_lifespan")
 
 
 def register_formats() -> None:
@@ -23,3 +24,25 @@ def register_formats() -> None:
     offsets = st.integers(-48, 56).map(lambda q: timezone(timedelta(minutes=15 * q)))
     stamps = st.builds(lambda m, o: m.replace(tzinfo=o).isoformat(timespec="seconds"), moments, offsets)
     schemathesis.openapi.format("date-time", stamps)
+
+
+def without_lifespan(app: Any) -> Any:
+    """The app with ASGI lifespan messages answered here, never passed on.
+
+    schemathesis starts and ends an app's lifespan around each test; our app cannot start again once ended
+    (its decision log is closed) and needs no start (it is ready when made), so the caller ends it once.
+    """
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    return asgi
