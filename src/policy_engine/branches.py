@@ -126,22 +126,20 @@ class BranchCompiler(CompileContext):
             )
         return compiled.code, frozenset(compiled.usage.lets)
 
-    def _reason(self, raw: Any, where: Where, scope: Scope, fallback: str) -> tuple[str, frozenset[str]]:
+    def _reason(
+        self, raw: Any, where: Where, scope: Scope, fallback: str
+    ) -> tuple[tuple[str, ...], frozenset[str]]:
         if raw is None:
-            return repr(fallback), frozenset()
+            return (repr(fallback),), frozenset()
         if not isinstance(raw, str):
             raw = str(raw)
         parts = split_template(raw)
         if isinstance(parts, ExprProblem):
             self._problem(parts, where, 0)
-            return repr(raw), frozenset()
-        codes: list[str] = []
+            return (repr(raw),), frozenset()
         needs: set[str] = set()
-        for part in parts:
-            codes.append(self._template_part(part, where, scope, needs))
-        if len(codes) > 1:  # one flat call, not a + b + …: Python cannot compile thousands of nested +
-            return "''.join((" + ", ".join(codes) + "))", frozenset(needs)
-        return ("(" + codes[0] + ")") if codes else "''", frozenset(needs)
+        codes = tuple(self._template_part(part, where, scope, needs) for part in parts)
+        return codes, frozenset(needs)
 
     def _template_part(self, part: TemplatePart, where: Where, scope: Scope, needs: set[str]) -> str:
         if not part.is_expression:
@@ -150,8 +148,12 @@ class BranchCompiler(CompileContext):
         if compiled is None:
             return "''"
         needs |= compiled.usage.lets
-        helper = "_rm" if compiled.type.kind is Kind.MONEY else "_rv"
+        helper = _RENDERERS.get(compiled.type.kind, "_rv")
         return f"{helper}({compiled.code})"
+
+
+# The runtime's renderer for a template part of each kind (runtime.runtime_namespace); others use _rv.
+_RENDERERS = {Kind.MONEY: "_rm", Kind.TIMESTAMP: "_rt", Kind.DURATION: "_rd", Kind.STRING: "_rs"}
 
 
 def assignable(target: Type, value: Type) -> bool:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from policy_engine.branches import BranchCompiler, Outputs, assignable
 from policy_engine.compiled import CompiledDecision, CompiledRule, GeneratedCode
 from policy_engine.expr.codegen import CompiledExpr
+from policy_engine.expr.folding import Folder
 from policy_engine.expr.function import (
     BranchCode,
     DecisionCode,
@@ -371,7 +372,9 @@ class DecisionCompiler(BranchCompiler):
         namespace, formatters = runtime_namespace(self.tz, outputs.types, self.pool.values, self.params)
         plain_code = DecisionCode(**{**code.__dict__, "formatters": formatters})
         label = f"<policy {self.policy.program} {self.policy.version} {self.spec.name}>"
-        source, origins = generate_source(plain_code)
+        folder = Folder(namespace)
+        source, origins = generate_source(plain_code, folder=folder)
+        namespace.update(folder.extra)
         plain = GeneratedCode(
             build_function(source, plain_code.name, namespace, label), source, label, tuple(origins)
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from policy_engine.coerce import output_formatter
 from policy_engine.expr.builtins import BUILTIN_FUNCTIONS
 from policy_engine.expr.scope import param_name
 from policy_engine.expr.types import Type
-from policy_engine.expr.values import render_value
+from policy_engine.expr.values import format_duration, format_money, format_timestamp, render_value
 from policy_engine.params import ParamValue
 
 __all__ = ("UNSET", "runtime_namespace")
@@ -55,11 +56,22 @@ def runtime_namespace(
     namespace.update(constants)
     namespace.update({param_name(name): p.value for name, p in params.items()})
 
+    # One renderer per static kind of a template part, each taking its common case first; anything else
+    # (null, or an int where money is expected) goes to render_value, so the text is the same either way.
     def render(value: Any) -> str:
         return render_value(value, tz)
 
     def render_money(value: Any) -> str:
-        return render_value(value, tz, money=True)
+        return format_money(value) if type(value) is Decimal else render_value(value, tz, money=True)
+
+    def render_timestamp(value: Any) -> str:
+        return format_timestamp(value, tz) if type(value) is datetime else render_value(value, tz)
+
+    def render_duration(value: Any) -> str:
+        return format_duration(value) if type(value) is timedelta else render_value(value, tz)
+
+    def render_string(value: Any) -> str:
+        return value if type(value) is str else render_value(value, tz)
 
     namespace.update(
         {
@@ -71,6 +83,9 @@ def runtime_namespace(
             "_M": _record_rule,
             "_rv": render,
             "_rm": render_money,
+            "_rt": render_timestamp,
+            "_rd": render_duration,
+            "_rs": render_string,
         }
     )
     formatters: dict[str, str] = {}

@@ -13,7 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from policy_engine.expr.builtins_numbers import _whole
-from policy_engine.expr.values import parse_duration
+from policy_engine.expr.values import parse_duration, remember
 
 __all__ = (
     "bi_add_days",
@@ -62,6 +62,18 @@ def _start_of_local_day(d: date, tz: ZoneInfo) -> datetime:
     """The first instant of local date ``d`` in ``tz``, also when a DST gap swallows midnight."""
     if not isinstance(d, date) or isinstance(d, datetime):
         raise TypeError(f"needs a date, not {type(d).__name__}")
+    key = (d, tz)
+    start = _DAY_STARTS.get(key)
+    if start is None:
+        start = remember(_DAY_STARTS, key, _find_start_of_local_day(d, tz))
+    return start
+
+
+# Days repeat across decisions (every claim signed on one day shares its window): cached by date and zone.
+_DAY_STARTS: dict[tuple[date, ZoneInfo], datetime] = {}
+
+
+def _find_start_of_local_day(d: date, tz: ZoneInfo) -> datetime:
     naive = datetime.combine(d, _MIDNIGHT)
     as_utc = naive.replace(tzinfo=tz).astimezone(UTC)
     if as_utc.astimezone(tz).replace(tzinfo=None) == naive:

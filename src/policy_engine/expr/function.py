@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy_engine.errors import SourceLocation
+from policy_engine.expr.folding import UNKNOWN, Folder
 from policy_engine.expr.scope import input_name, let_name, result_name
 
 __all__ = (
@@ -64,7 +65,8 @@ class BranchCode:
     """What a rule (or ``otherwise``) answers: its output values and reason."""
 
     outputs: tuple[OutputCode, ...]
-    reason: str
+    reason_parts: tuple[str, ...]
+    """The code of each part of the reason template, texts as literals, in order."""
     reason_needs: frozenset[str]
     origin: Origin
 
@@ -108,15 +110,37 @@ class _Writer:
         self.origins.append(origin)
 
 
+class _Locals:
+    """What is computed so far on one path through the function: lets written, and values known at load."""
+
+    def __init__(self, done: set[str] | None = None, known: dict[str, Any] | None = None) -> None:
+        self.done: set[str] = done if done is not None else set()
+        self.known: dict[str, Any] = known if known is not None else {}
+        """Generated local name → its value, for locals folded at load."""
+
+    def copy(self) -> _Locals:
+        return _Locals(set(self.done), dict(self.known))
+
+
 class _Generator:
-    def __init__(self, code: DecisionCode, traced: bool) -> None:
+    def __init__(self, code: DecisionCode, traced: bool, folder: Folder | None) -> None:
         self.code = code
         self.traced = traced
+        self.folder = folder
         self.out = _Writer()
         self.defaults = {o.field: o.code for rule in code.rules for o in rule.branch.outputs if o.is_default}
 
-    def ensure_lets(self, names: frozenset[str], indent: int, done: set[str]) -> None:
-        """Write each let of ``names`` not in ``done`` after those it needs (a loop: chains may be long)."""
+    def assign(self, indent: int, local: str, code: str, state: _Locals, origin: Origin) -> None:
+        """``local = code``, or the value itself when it is known at load."""
+        value = self.folder.value(code, state.known) if self.folder is not None else UNKNOWN
+        if value is not UNKNOWN and self.folder is not None:
+            state.known[local] = value
+            code = self.folder.literal(value)
+        self.out.line(indent, f"{local} = {code}", origin)
+
+    def ensure_lets(self, names: frozenset[str], indent: int, state: _Locals) -> None:
+        """Write each let of ``names`` not yet done after those it needs (a loop: chains may be long)."""
+        done = state.done
         for name in sorted(names):
             stack = [(name, iter(sorted(self.code.lets[name].needs)))]
             while stack:
@@ -130,32 +154,54 @@ class _Generator:
                     continue
                 stack.pop()
                 let = self.code.lets[current]
-                self.out.line(indent, f"{let_name(current)} = {let.code}", let.origin)
+                self.assign(indent, let_name(current), let.code, state, let.origin)
                 done.add(current)
 
-    def branch_values(self, branch: BranchCode, indent: int, done: set[str]) -> None:
-        local = set(done)
+    def branch_values(self, branch: BranchCode, indent: int, state: _Locals) -> None:
         for output in branch.outputs:
-            self.ensure_lets(output.needs, indent, local)
-            self.out.line(indent, f"{result_name(output.field)} = {output.code}", output.origin)
-        self.ensure_lets(branch.reason_needs, indent, local)
+            self.ensure_lets(output.needs, indent, state)
+            self.assign(indent, result_name(output.field), output.code, state, output.origin)
+        self.ensure_lets(branch.reason_needs, indent, state)
 
-    def derive(self, indent: int, done: set[str]) -> None:
-        local = set(done)
+    def derive(self, indent: int, state: _Locals) -> None:
         for output in self.code.derive:
-            self.ensure_lets(output.needs, indent, local)
-            self.out.line(indent, f"{result_name(output.field)} = {output.code}", output.origin)
+            self.ensure_lets(output.needs, indent, state)
+            self.assign(indent, result_name(output.field), output.code, state, output.origin)
 
-    def result_dict(self) -> str:
+    def result_dict(self, state: _Locals) -> str:
         items = []
         for name in self.code.fields:
             formatter = self.code.formatters.get(name)
             value = result_name(name)
+            known = state.known.get(value, UNKNOWN)
+            if known is not UNKNOWN and self.folder is not None:
+                text = self.folder.formatted(formatter, known, name) if formatter else None
+                if text is not None or not formatter:
+                    items.append(f"{name!r}: {text if text is not None else self.folder.literal(known)}")
+                    continue
             items.append(f"{name!r}: {formatter}({value}, {name!r})" if formatter else f"{name!r}: {value}")
         return "{" + ", ".join(items) + "}"
 
-    def answer(self, indent: int, matched: str, reasons: str, origin: Origin) -> None:
-        self.out.line(indent, f"return ({matched}, {self.result_dict()}, {reasons})", origin)
+    def reason(self, branch: BranchCode, state: _Locals) -> str:
+        """The reason text: the template's parts joined, with the parts known at load as literals."""
+        parts: list[str] = []
+        texts: list[str] = []  # adjacent parts known at load, merged into one literal
+        for part in branch.reason_parts:
+            value = self.folder.value(part, state.known) if self.folder is not None else UNKNOWN
+            if isinstance(value, str):
+                texts.append(value)
+                continue
+            if texts:
+                parts.append(repr("".join(texts)))
+                texts.clear()
+            parts.append(part)
+        if texts or not parts:
+            parts.append(repr("".join(texts)))
+        # One flat call, not a + b + …: Python cannot compile thousands of nested +.
+        return f"({parts[0]})" if len(parts) == 1 else "''.join((" + ", ".join(parts) + "))"
+
+    def answer(self, indent: int, matched: str, reasons: str, origin: Origin, state: _Locals) -> None:
+        self.out.line(indent, f"return ({matched}, {self.result_dict(state)}, {reasons})", origin)
 
     def header(self) -> None:
         params = "inp, tr" if self.traced else "inp"
@@ -168,29 +214,31 @@ class _Generator:
         return f"_M(tr, {rule.index}, {rule.condition})" if self.traced else rule.condition
 
     def first_hit(self) -> None:
-        done: set[str] = set()
+        state = _Locals()
         for rule in self.code.rules:
             branch = rule.branch
             if rule.condition is None:
-                self.otherwise_like(rule.index, branch, 1, done, always=True)
+                self.otherwise_like(rule.index, branch, 1, state, always=True)
                 return
-            self.ensure_lets(rule.condition_needs, 1, done)
+            self.ensure_lets(rule.condition_needs, 1, state)
             self.out.line(1, f"if {self.condition(rule)}:", branch.origin)
-            self.otherwise_like(rule.index, branch, 2, done)
+            self.otherwise_like(rule.index, branch, 2, state)
         if self.code.otherwise is not None:
-            self.otherwise_like(-1, self.code.otherwise, 1, done)
+            self.otherwise_like(-1, self.code.otherwise, 1, state)
 
     def otherwise_like(
-        self, index: int, branch: BranchCode, indent: int, done: set[str], always: bool = False
+        self, index: int, branch: BranchCode, indent: int, state: _Locals, always: bool = False
     ) -> None:
         if always and self.traced:
             self.out.line(indent, f"_M(tr, {index}, True)", branch.origin)
-        self.branch_values(branch, indent, done)
-        self.derive(indent, done | set())
-        self.answer(indent, f"({index},)", f"({branch.reason},)", branch.origin)
+        local = state.copy()
+        self.branch_values(branch, indent, local)
+        self.derive(indent, local)
+        reason = self.reason(branch, local)
+        self.answer(indent, f"({index},)", f"({reason},)", branch.origin, local)
 
     def collect(self) -> None:
-        done: set[str] = set()
+        state = _Locals()
         self.out.line(1, "_m = []")
         self.out.line(1, "_r = []")
         for name in self.code.fields:
@@ -200,27 +248,28 @@ class _Generator:
             branch = rule.branch
             indent = 1
             if rule.condition is not None:
-                self.ensure_lets(rule.condition_needs, 1, done)
+                self.ensure_lets(rule.condition_needs, 1, state)
                 self.out.line(1, f"if {self.condition(rule)}:", branch.origin)
                 indent = 2
             elif self.traced:
                 self.out.line(1, f"_M(tr, {rule.index}, True)", branch.origin)
-            self.branch_values(branch, indent, done)
+            local = state.copy()
+            self.branch_values(branch, indent, local)
             self.out.line(indent, f"_m.append({rule.index})", branch.origin)
-            self.out.line(indent, f"_r.append({branch.reason})", branch.origin)
+            self.out.line(indent, f"_r.append({self.reason(branch, local)})", branch.origin)
             for output in branch.outputs:
                 if not output.is_default:  # a field a rule leaves out does not take part in the aggregate
                     self.accumulate(output.field, indent, branch.origin)
         if self.code.otherwise is not None:
             self.out.line(1, "if not _m:")
-            self.otherwise_like(-1, self.code.otherwise, 2, done)
+            self.otherwise_like(-1, self.code.otherwise, 2, state)
         for name in self.code.fields:
             if name not in {d.field for d in self.code.derive}:
                 default = self.defaults.get(name)
                 value = f"a_{name}" if default is None else f"({default} if a_{name} is _UNSET else a_{name})"
                 self.out.line(1, f"{result_name(name)} = {value}")
-        self.derive(1, done)
-        self.answer(1, "tuple(_m)", "tuple(_r)", Origin("collect", None))
+        self.derive(1, state)
+        self.answer(1, "tuple(_m)", "tuple(_r)", Origin("collect", None), state)
 
     def accumulate(self, name: str, indent: int, origin: Origin) -> None:
         value = result_name(name)
@@ -246,9 +295,15 @@ class _Generator:
         return "\n".join(self.out.lines) + "\n", self.out.origins
 
 
-def generate_source(code: DecisionCode, *, traced: bool = False) -> tuple[str, list[Origin | None]]:
-    """The Python source of a decision function, and the origin of each of its lines (0-based)."""
-    return _Generator(code, traced).generate()
+def generate_source(
+    code: DecisionCode, *, traced: bool = False, folder: Folder | None = None
+) -> tuple[str, list[Origin | None]]:
+    """The Python source of a decision function, and the origin of each of its lines (0-based).
+
+    With a ``folder``, values known at load are computed once (see :mod:`.folding`); the traced function
+    is generated without one, so an explanation shows every step as written.
+    """
+    return _Generator(code, traced, folder).generate()
 
 
 def build_function(source: str, name: str, namespace: dict[str, Any], filename: str) -> DecisionFunction:

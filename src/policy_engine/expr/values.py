@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Context, Decimal
 from itertools import pairwise
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 __all__ = (
@@ -26,6 +27,7 @@ __all__ = (
     "parse_time_of_day",
     "parse_timestamp",
     "plain_decimal",
+    "remember",
     "render_value",
     "round_to_cent",
     "to_json_value",
@@ -185,15 +187,23 @@ def format_money(d: Decimal) -> str:
         raise ValueError(f"cannot round {d} to the cent")
     text = _FORMATTED_MONEY.get(d)
     if text is None:
-        text = f"{round_to_cent(Decimal(d)):f}"
-        if len(_FORMATTED_MONEY) >= _FORMATTED_LIMIT:
-            _FORMATTED_MONEY.clear()
-        _FORMATTED_MONEY[d] = text
+        text = remember(_FORMATTED_MONEY, d, f"{round_to_cent(Decimal(d)):f}")
     return text
 
 
 _FORMATTED_MONEY: dict[Decimal | int, str] = {}
-_FORMATTED_LIMIT = 4096
+_CACHE_LIMIT = 4096
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def remember(cache: dict[_K, _V], key: _K, value: _V) -> _V:
+    """Keep ``value`` in one of the bounded caches of pure functions (cleared when full), and return it."""
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def plain_decimal(d: Decimal) -> str:
@@ -315,8 +325,16 @@ def format_timestamp(dt: datetime, tz: ZoneInfo) -> str:
     Raises:
         ValueError: When ``dt`` is naive.
     """
-    _require_aware(dt)
-    return dt.astimezone(tz).isoformat(timespec="seconds")
+    key = (dt, tz)
+    text = _FORMATTED_TIMESTAMPS.get(key)
+    if text is None:
+        _require_aware(dt)
+        text = remember(_FORMATTED_TIMESTAMPS, key, dt.astimezone(tz).isoformat(timespec="seconds"))
+    return text
+
+
+# Equal instants show as the same text in a zone (seconds only), so the text is cached by instant and zone.
+_FORMATTED_TIMESTAMPS: dict[tuple[datetime, ZoneInfo], str] = {}
 
 
 # -- durations and times of day -------------------------------------------------------------------
@@ -362,6 +380,16 @@ def format_duration(td: timedelta) -> str:
         The non-zero parts (days, hours, minutes, seconds) joined by a space, with a leading ``-`` when
         negative, or ``"0s"``.
     """
+    text = _FORMATTED_DURATIONS.get(td)
+    if text is None:
+        text = remember(_FORMATTED_DURATIONS, td, _duration_text(td))
+    return text
+
+
+_FORMATTED_DURATIONS: dict[timedelta, str] = {}
+
+
+def _duration_text(td: timedelta) -> str:
     negative = td < timedelta(0)
     magnitude = -td if negative else td
     total = magnitude.days * 86400 + magnitude.seconds

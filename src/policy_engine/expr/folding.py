@@ -1,0 +1,92 @@
+"""Work out at load what a decision's generated code would compute the same way on every call.
+
+An output value, let or reason part whose code names only constants, params, pure built-ins and values
+already folded is evaluated once here; the generated function then holds the value (or, for an output
+field, its JSON text) instead of recomputing and reformatting it per decision. Anything that raises is
+left to run, so it fails at run time exactly as it would have.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ("UNKNOWN", "Folder")
+
+UNKNOWN: Any = object()
+"""Marks a local whose value is only known at run time."""
+_UNSEEN: Any = object()
+
+_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KEYWORDS = frozenset({"None", "True", "False", "and", "or", "not", "if", "else", "is", "in"})
+_GLOBALS = re.compile(r"_k[0-9]+|p_[A-Za-z0-9_]+|_bi_[a-z_]+|_r[mvtds]|_TZ|_Decimal")
+# Comprehensions, powers and assignments could make loading slow or touch the module; they run per call.
+_NOT_FOLDED = ("**", ":=", " for ", "lambda")
+
+
+class Folder:
+    """Evaluates constant code against the generated module's globals."""
+
+    def __init__(self, namespace: Mapping[str, Any]) -> None:
+        self.namespace = namespace
+        self.extra: dict[str, Any] = {}
+        """New globals holding folded values, to add to the module's namespace."""
+        self._names: dict[tuple[str, str], str] = {}
+        self._memo: dict[str, Any] = {}
+        self._globals = dict(namespace)
+
+    def value(self, code: str, known: Mapping[str, Any]) -> Any:
+        """The value ``code`` always has, given the locals in ``known``; :data:`UNKNOWN` if it varies."""
+        if code in known:
+            return known[code]
+        memo = self._memo.get(code, _UNSEEN)
+        if memo is not _UNSEEN:
+            return memo
+        if any(marker in code for marker in _NOT_FOLDED):
+            return self._remember(code, UNKNOWN)
+        scope: dict[str, Any] = {}
+        for name in _NAME.findall(_STRING.sub("''", code)):
+            if name in _KEYWORDS or name in scope:
+                continue
+            local = known.get(name, UNKNOWN)
+            if local is not UNKNOWN:
+                scope[name] = local
+            elif not (_GLOBALS.fullmatch(name) and name in self.namespace):
+                # A let or result may be known on another path; anything else never is.
+                return UNKNOWN if name[:2] in ("l_", "r_") else self._remember(code, UNKNOWN)
+        try:
+            value = eval(code, self._globals, scope)  # generated code over constants only
+        except Exception:  # it raises again at run time, where the rule is named
+            value = UNKNOWN
+        if isinstance(value, list | dict | set):
+            value = UNKNOWN  # a fresh one per call: callers may change what they get
+        return value if scope else self._remember(code, value)
+
+    def _remember(self, code: str, value: Any) -> Any:
+        # Code naming no local has one value (or none) whatever the path: worked out once per decision.
+        self._memo[code] = value
+        return value
+
+    def literal(self, value: Any) -> str:
+        """Code for a folded value: a literal for text, numbers and flags, else a new global."""
+        if value is None or isinstance(value, str | bool) or type(value) is int:
+            return repr(value)
+        key = (type(value).__name__, repr(value))
+        name = self._names.get(key)
+        if name is None:
+            name = f"_c{len(self._names)}"
+            self._names[key] = name
+            self.extra[name] = value
+        return name
+
+    def formatted(self, formatter: str, value: Any, field: str) -> str | None:
+        """The literal JSON text of a folded output value, or None when formatting it raises."""
+        try:
+            text = self.namespace[formatter](value, field)
+        except Exception:  # the formatter raises again at run time, where the rule is named
+            return None
+        if text is None or isinstance(text, str | bool) or type(text) is int:
+            return repr(text)
+        return None

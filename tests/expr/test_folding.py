@@ -1,0 +1,99 @@
+"""Values known at load are computed once: constant outputs, their JSON text, and constant reason parts.
+
+The fixture program is tests/fixtures/evaluate (acme-perks 2024.01). The folded plain function must answer
+exactly as the traced one, which is generated without folding.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from policy_engine import (
+    DecisionRequest,
+    EvaluationError,
+    InputError,
+    NotFoundError,
+    Registry,
+    decide,
+    load_registry,
+)
+from policy_engine.expr.folding import UNKNOWN, Folder
+from policy_engine.policy_tests import case_request_time, load_test_cases
+
+
+@pytest.fixture(scope="module")
+def registry(fixtures_dir: Path) -> Registry:
+    return load_registry(fixtures_dir / "evaluate" / "policies")
+
+
+def source(registry: Registry, decision: str, *, traced: bool = False) -> str:
+    compiled = registry.policy("acme-perks", "2024.01").decisions[decision]
+    return (compiled.traced if traced else compiled.plain).source
+
+
+def test_constant_outputs_are_json_text_in_the_plain_function(registry: Registry) -> None:
+    plain = source(registry, "calc")
+    # otherwise: {value: 0}, refund from the schema default: both money, written as their JSON text.
+    assert "return ((-1,), {'value': '0.00', 'refund': '0.00', 'due': None, 'note': 'n/a'}" in plain
+    assert "_f1(r_refund, 'refund')" in plain  # the rule that refunds the input amount still formats it
+
+
+def test_constant_reason_parts_merge_into_one_literal(registry: Registry) -> None:
+    plain = source(registry, "calc")
+    # "waited {waited} (limit {params.window}), amount {amount}": the param part is known at load.
+    assert "' (limit 6h), amount '" in plain
+    assert "_rd(p_window)" not in plain
+    assert "_rd(p_window)" in source(registry, "calc", traced=True)
+
+
+def test_derived_output_of_constants_is_folded(registry: Registry) -> None:
+    plain = source(registry, "perks")
+    otherwise = plain[plain.index("if not _m:") :]
+    assert "'total': '0.00'" in otherwise
+    assert "'labels': _f6(r_labels, 'labels')" in otherwise  # lists stay fresh per call
+
+
+def test_traced_function_is_not_folded(registry: Registry) -> None:
+    assert "'0.00'" not in source(registry, "calc", traced=True)
+
+
+def test_folder_leaves_what_raises_or_varies_to_run_time() -> None:
+    namespace = {"_k0": Decimal("1"), "_k1": Decimal("0"), "p_limit": Decimal("5")}
+    folder = Folder(namespace)
+    assert folder.value("(_k0 / _k1)", {}) is UNKNOWN  # raises at load: raises again, located, per call
+    assert folder.value("(i_order['amount'] + _k0)", {}) is UNKNOWN
+    assert folder.value("[_k0, _k1]", {}) is UNKNOWN  # mutable: a fresh list per call
+    assert folder.value("(_k0 ** _k0)", {}) is UNKNOWN  # powers are not worked out at load
+    assert folder.value("(r_a + p_limit)", {"r_a": UNKNOWN}) is UNKNOWN
+    assert folder.value("(r_a + p_limit)", {"r_a": Decimal("2")}) == Decimal("7")
+    assert folder.value("(p_limit if True else _k0)", {}) == Decimal("5")
+    assert folder.value("os.system('x')", {}) is UNKNOWN  # only the module's own names
+    assert folder.literal(Decimal("7")) == folder.literal(Decimal("7")) == "_c0"
+    assert folder.extra == {"_c0": Decimal("7")}
+
+
+def test_folded_and_traced_paths_answer_alike_on_every_bundled_case(
+    bundled_registry: Registry, repo_root: Path
+) -> None:
+    cases, errors = load_test_cases(repo_root / "policies")
+    assert not errors
+    compared = 0
+    for case in cases:
+        at = case_request_time(case, bundled_registry.program(case.program))
+        answers = []
+        for explain in (False, True):
+            request = DecisionRequest(
+                case.program, case.decision, case.input, at, case.version, explain=explain
+            )
+            try:
+                decision = decide(bundled_registry, request)
+            except (InputError, NotFoundError, EvaluationError) as exc:
+                answers.append(type(exc).__name__)
+                continue
+            answers.append((decision.result, decision.matched_rules, [r.message for r in decision.reasons]))
+        assert answers[0] == answers[1], case.id
+        compared += isinstance(answers[0], tuple)
+    assert compared > 450  # every valid case of the bundled tables (the rest expect an error)
