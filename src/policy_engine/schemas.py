@@ -3,7 +3,9 @@
 This is the only code that reads the ``schemas/`` folder. Schema files are read as JSON with
 ``parse_float=Decimal`` and duplicate keys rejected; every validator is compiled once, with a type checker
 that knows :class:`~decimal.Decimal` (the YAML reader and the request decoder never produce floats) and a
-format checker that asserts ``money`` and ``date-time`` with the same rules as the engine's values.
+format checker that asserts ``money`` and ``date-time`` with the same rules as the engine's values. Policy
+files and test tables are first checked by :mod:`policy_engine.fast_document` (a yes/no check built once
+from the schema); only a file it does not pass goes through jsonschema, which words every problem.
 
 Validation errors become plain-words problems:
 
@@ -32,6 +34,7 @@ from jsonschema.protocols import Validator
 
 from policy_engine.errors import InputProblem, PolicyError, PolicySchemaError, did_you_mean
 from policy_engine.expr.values import is_money, is_timestamp
+from policy_engine.fast_document import DocumentCheck, compile_fast_document
 from policy_engine.jsonio import deeper_than, object_without_duplicates
 from policy_engine.source import SourceDocument, escape_pointer_token
 
@@ -253,9 +256,20 @@ def compile_validator(
     return cls(schema, format_checker=format_checker())
 
 
+@dataclass(frozen=True)
+class _FileValidator:
+    """A policy or test-table schema: jsonschema's validator, and the fast yes/no check when there is one."""
+
+    validator: Validator
+    fast: DocumentCheck | None
+
+
 @functools.lru_cache(maxsize=8)
-def _file_validator(path: Path) -> Validator:
-    return compile_validator(load_schema(path), path=path)
+def _file_validator(path: Path) -> _FileValidator:
+    schema = load_schema(path)
+    fast = compile_fast_document(schema, format_checker())
+    # A schema the fast check was built from has had its keyword values checked: no meta-schema check.
+    return _FileValidator(compile_validator(schema, path=path, check=fast is None), fast)
 
 
 # ------------------------------------------------------------------------------------ error words
@@ -424,7 +438,10 @@ def _with_suggestion(leaf: _Leaf) -> str:
 # ------------------------------------------------------------------------------------- validating
 
 
-def _validate_document(doc: SourceDocument, validator: Validator) -> list[PolicyError]:
+def _validate_document(doc: SourceDocument, checker: _FileValidator) -> list[PolicyError]:
+    if checker.fast is not None and checker.fast(doc.data):
+        return []  # valid: jsonschema would find nothing (an invalid document is worded by jsonschema)
+    validator = checker.validator
     found: dict[tuple[str, str, str], PolicyError] = {}
     for error in validator.iter_errors(doc.data):
         for leaf in _leaves(error, validator, policy=True):
