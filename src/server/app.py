@@ -1,4 +1,4 @@
-"""The Litestar application: wires settings, policies, the decision log and metrics to the routes."""
+"""The application: wires settings, policies, the decision log and metrics to the routes (server.asgi)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.datastructures import State
 
+from server.asgi import DecisionApp
 from server.coordination import WorkerCoordination
 from server.http import AppParts
 from server.log_store import SQLiteDecisionLog
@@ -63,7 +64,8 @@ def create_app(settings: Settings) -> Litestar:
         *OPENAPI_ROUTES,
         *PLAYGROUND_ROUTES,
     ]
-    return Litestar(
+    return DecisionApp(
+        app_parts,
         route_handlers=route_handlers,
         exception_handlers=exception_handlers,
         state=State({"parts": app_parts}),

@@ -18,7 +18,7 @@ from server.problems import Problem
 from server.service import DecisionService
 from server.settings import Settings
 
-__all__ = ("AppParts", "json_response", "parts", "read_json_body", "require_token")
+__all__ = ("AppParts", "decode_json_body", "json_response", "parts", "read_json_body", "require_token")
 
 JSON_MEDIA_TYPE = "application/json"
 
@@ -45,10 +45,14 @@ async def read_json_body(request: Request[Any, Any, Any], *, optional: bool = Fa
 
     With ``optional``, an empty body reads as None whatever its content type.
     """
-    raw = await request.body()
+    return decode_json_body(await request.body(), request.headers.get("content-type", ""), optional=optional)
+
+
+def decode_json_body(raw: bytes, content_type: str, *, optional: bool = False) -> Any:
+    """A body already read, decoded strictly: 415 for a non-JSON ``content_type``, 422 for bad JSON."""
     if optional and not raw.strip():
         return None
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media_type = content_type.split(";")[0].strip().lower()
     if media_type != JSON_MEDIA_TYPE and not media_type.endswith("+json"):
         shown = media_type or "none"
         raise Problem(

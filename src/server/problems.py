@@ -19,6 +19,8 @@ __all__ = (
     "exception_handlers",
     "problem_json",
     "problem_of_engine_error",
+    "problem_of_http_exception",
+    "problem_of_unexpected",
     "problem_response",
 )
 
@@ -103,27 +105,35 @@ def _on_problem(_: Request[Any, Any, Any], exc: Problem) -> Response[bytes]:
     return problem_response(exc)
 
 
-def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+def problem_of_http_exception(method: str, path: str, exc: HTTPException) -> Problem:
+    """The problem for a framework exception (unknown route, wrong method, body too large, …)."""
     status = exc.status_code
     detail = exc.detail or HTTPStatus(status).phrase
     if status == 404:
-        detail = f"no such endpoint: {request.method} {request.url.path}"
+        detail = f"no such endpoint: {method} {path}"
     elif status == 405:
-        detail = f"{request.method} is not allowed on {request.url.path}"
+        detail = f"{method} is not allowed on {path}"
     elif status == 413:
         detail = "the request body is larger than the server accepts"
     headers = dict(exc.headers or {})
     if status >= 500:
         logger.error("framework error", extra={"event": "server_error", "detail": detail})
         status, detail = 500, "internal error"
-    return problem_response(Problem(status, detail, headers=headers))
+    return Problem(status, detail, headers=headers)
+
+
+def problem_of_unexpected(path: str, exc: Exception) -> Problem:
+    """The problem for an error nobody expected: logged with its traceback, answered without it."""
+    logger.exception("unexpected error", extra={"event": "server_error", "path": path}, exc_info=exc)
+    return Problem(500, "internal error: the server failed to answer; see its log")
+
+
+def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    return problem_response(problem_of_http_exception(request.method, request.url.path, exc))
 
 
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    logger.exception(
-        "unexpected error", extra={"event": "server_error", "path": request.url.path}, exc_info=exc
-    )
-    return problem_response(Problem(500, "internal error: the server failed to answer; see its log"))
+    return problem_response(problem_of_unexpected(request.url.path, exc))
 
 
 exception_handlers: dict[int | type[Exception], Any] = {

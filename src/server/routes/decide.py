@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,11 +12,11 @@ from litestar import Request, Response, post
 from litestar.params import FromPath
 
 from policy_engine import EvaluationError, InputError, NotFoundError
-from server.http import JSON_MEDIA_TYPE, parts, read_json_body
+from server.http import JSON_MEDIA_TYPE, AppParts, parts, read_json_body
 from server.requests import read_batch, read_decide_request
 from server.service import Outcome
 
-__all__ = ("ROUTES",)
+__all__ = ("ROUTES", "decide_answer")
 
 
 def _received() -> tuple[datetime, float]:
@@ -23,20 +24,32 @@ def _received() -> tuple[datetime, float]:
     return datetime.now(UTC), time.perf_counter()
 
 
-async def _decide(
-    request: Request[Any, Any, Any], program: str | None, decision: str | None
-) -> Response[bytes]:
+async def decide_answer(
+    app: AppParts, read_body: Callable[[], Awaitable[Any]], program: str | None, decision: str | None
+) -> bytes:
+    """The answer of one decide request, committed to the log; raises the request's Problem.
+
+    ``read_body`` reads and strictly decodes the body; program and decision are those of the typed route's
+    path (None on ``/v1/decide``). The Litestar routes and the ASGI fast path (server.asgi) both answer
+    through here.
+    """
     received_at, started = _received()
-    app = parts(request)
     registry = app.service.registry()
-    body = await read_json_body(request)
+    body = await read_body()
     try:
         decide_request = read_decide_request(body, received_at, program=program, decision=decision)
         outcome = app.service.evaluate(registry, decide_request, started)
     except (InputError, NotFoundError, EvaluationError) as exc:
         raise app.service.reject(exc) from exc
     await app.service.commit([outcome])
-    return Response(content=outcome.body, media_type=JSON_MEDIA_TYPE)
+    return outcome.body
+
+
+async def _decide(
+    request: Request[Any, Any, Any], program: str | None, decision: str | None
+) -> Response[bytes]:
+    answer = await decide_answer(parts(request), lambda: read_json_body(request), program, decision)
+    return Response(content=answer, media_type=JSON_MEDIA_TYPE)
 
 
 @post("/v1/decide", include_in_schema=False, status_code=200)
