@@ -19,6 +19,8 @@ from jsonschema import Draft202012Validator
 
 from policy_engine.errors import PolicyLoadError
 from policy_engine.fast_document import compile_fast_document
+from policy_engine.jsonio import dumps_exact, loads_strict
+from policy_engine.policy_tests import load_test_cases
 from policy_engine.schemas import (
     BUNDLED_SCHEMAS_DIR,
     POLICY_SCHEMA,
@@ -26,6 +28,7 @@ from policy_engine.schemas import (
     _file_validator,
     _FileValidator,
     _validate_document,
+    compile_validator,
     format_checker,
     load_schema,
     validate_policy,
@@ -119,11 +122,18 @@ _WORDS = [
     "claim.input.schema.json",
     "a_b",
     "approve",
+    "299.00",
+    "1.005",
+    "-1.00",
+    "2021-09-01T10:00:00",
+    "instant_refund",
+    "general",
 ]
 _SCALARS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-3, 10**6),
+    st.sampled_from([Decimal("0.01"), Decimal("1E+39"), Decimal("0.005"), 100, Decimal("7.0")]),
     st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-1000, max_value=10**6),
     st.sampled_from(_WORDS),
     st.text(max_size=8),
@@ -222,3 +232,69 @@ def test_values_the_reader_never_makes_are_left_to_jsonschema() -> None:
     assert check(Decimal("1")) is True
     assert check(1.5) is False  # a float: not decided here
     assert check(Decimal("-1")) is False
+
+
+# ------------------------------------------------------------------------------ decision schemas
+
+DECISION_SCHEMAS = sorted(BUNDLED_SCHEMAS_DIR.glob("*/*.json"))
+_CASES, _ = load_test_cases(ROOT / "policies")
+
+
+def _decision_checker(path: Path) -> _FileValidator:
+    schema = load_schema(path)
+    return _FileValidator(compile_validator(schema), compile_fast_document(schema, format_checker()))
+
+
+DECISION_CHECKERS = {p: _decision_checker(p) for p in DECISION_SCHEMAS}
+
+
+def _inputs(path: Path) -> list[Any]:
+    """Every input of the policy tables (as a request would carry it), for an input schema; else outputs."""
+    program, name = path.parent.name, path.name.split(".")[0].split("-")[0]
+    found = []
+    for case in _CASES:
+        if case.program == program and case.decision == name:
+            found.append(loads_strict(dumps_exact(case.input)))
+            if isinstance(case.expect.get("result"), dict):
+                found.append(loads_strict(dumps_exact(case.expect["result"])))
+    return found
+
+
+@pytest.mark.parametrize("path", DECISION_SCHEMAS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_decision_schema_has_a_fast_check_that_agrees_on_the_table_values(path: Path) -> None:
+    checker = DECISION_CHECKERS[path]
+    assert checker.fast is not None
+    values = _inputs(path)
+    assert values, f"no policy test reaches {path.name}"
+    for value in values:
+        _agree(checker, value)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_mutated_decision_values_get_the_same_answer(data: st.DataObject) -> None:
+    path = data.draw(st.sampled_from(DECISION_SCHEMAS))
+    value = copy.deepcopy(data.draw(st.sampled_from(_inputs(path))))
+    slots = _slots(value)
+    if slots:
+        container, key = data.draw(st.sampled_from(slots))
+        action = data.draw(st.sampled_from(["replace", "replace", "remove", "add"]))
+        if action == "replace":
+            container[key] = data.draw(_VALUES)
+        elif action == "remove":
+            del container[key]
+        elif isinstance(container, dict):
+            container[data.draw(_KEYS)] = data.draw(_VALUES)
+    event("valid" if _agree(DECISION_CHECKERS[path], value) else "invalid")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_decision_schema_the_fast_check_accepts_passes_the_meta_schema(data: st.DataObject) -> None:
+    schema = load_schema(data.draw(st.sampled_from(DECISION_SCHEMAS)))
+    node, key = data.draw(st.sampled_from(_schema_slots(schema)))
+    node[key] = data.draw(_SCHEMA_VALUES)
+    accepted = compile_fast_document(schema, format_checker()) is not None
+    event("accepted" if accepted else "refused")
+    if accepted:
+        Draft202012Validator.check_schema(schema)

@@ -39,6 +39,7 @@ _MAX_DEPTH = 64
 _SIMPLE_TYPES = frozenset({"string", "number", "integer", "boolean", "null", "object", "array"})
 _KNOWN_TYPES: frozenset[type] = frozenset({str, int, bool, Decimal, type(None), dict, list})
 """The Python types of documents from the strict YAML reader and JSON decoder; others are a doubt."""
+_ENUM_TYPES: frozenset[type] = frozenset({str, int, bool, Decimal, type(None)})
 _REF = re.compile(r"#/\$defs/([A-Za-z0-9_]+)")
 
 _ANNOTATIONS: dict[str, Callable[[Any], bool]] = {
@@ -94,7 +95,7 @@ def _is_type_value(value: Any) -> bool:
 
 _KEYWORDS: dict[str, Callable[[Any], bool]] = {
     "type": _is_type_value,
-    "enum": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "enum": lambda v: isinstance(v, list) and all(type(x) in _ENUM_TYPES for x in v),
     "pattern": lambda v: isinstance(v, str),
     "format": lambda v: isinstance(v, str),
     "minLength": _is_count,
@@ -103,6 +104,7 @@ _KEYWORDS: dict[str, Callable[[Any], bool]] = {
     "maximum": _is_number,
     "exclusiveMinimum": _is_number,
     "exclusiveMaximum": _is_number,
+    "multipleOf": lambda v: _is_number(v) and v > 0,
     "properties": _is_schema_map,
     "required": lambda v: (
         isinstance(v, list) and all(isinstance(n, str) for n in v) and len(set(v)) == len(v)
@@ -255,7 +257,8 @@ class _Builder:
             )
             if key in schema
         ]
-        if not bounds:
+        step = schema.get("multipleOf")
+        if not bounds and step is None:
             return []
 
         def in_bounds(value: Any) -> bool:
@@ -266,7 +269,9 @@ class _Builder:
                 return True  # bool, str, … are not numbers: the bounds do not apply
             if kind is Decimal and not value.is_finite():
                 raise _Doubt
-            return all(test(value, bound) for bound, test in bounds)
+            return all(test(value, bound) for bound, test in bounds) and (
+                step is None or _is_multiple(value, step)
+            )
 
         return [in_bounds]
 
@@ -458,18 +463,33 @@ def _type_check(declared: str | list[str]) -> _Check:
     return type_
 
 
-def _enum_check(options: list[str]) -> _Check:
-    allowed = frozenset(options)
+def _enum_check(options: list[Any]) -> _Check:
+    """``enum`` as jsonschema decides it: strings by ``==``, numbers by value, true, false, null."""
+    strings = frozenset(x for x in options if type(x) is str)
+    numbers = tuple(x for x in options if type(x) is int or type(x) is Decimal)
+    constants = tuple(x for x in options if x is None or type(x) is bool)
 
     def enum(value: Any) -> bool:
         kind = type(value)
         if kind is str:
-            return value in allowed
+            return value in strings
+        if kind is int or kind is Decimal:
+            return any(value == number for number in numbers)
+        if kind is bool or value is None:
+            return any(value is constant for constant in constants)
         if kind not in _KNOWN_TYPES:
             raise _Doubt
-        return False  # jsonschema never finds a string equal to a value of another type
+        return False  # a list or a mapping equals none of these
 
     return enum
+
+
+def _is_multiple(value: int | Decimal, step: int | Decimal) -> bool:
+    """``multipleOf`` as the engine's validator decides it (schemas._multiple_of): exactly, in Decimal."""
+    try:
+        return bool(Decimal(value) % Decimal(step) == 0)
+    except (ArithmeticError, ValueError, TypeError):
+        return False
 
 
 def compile_fast_document(schema: Mapping[str, Any], formats: FormatChecker) -> DocumentCheck | None:

@@ -48,6 +48,8 @@ __all__ = (
     "find_schemas_dir",
     "format_checker",
     "load_schema",
+    "parse_schema",
+    "read_schema_text",
     "validate_input",
     "validate_policy",
     "validate_policy_tests",
@@ -139,12 +141,30 @@ def load_schema(path: Path) -> dict[str, Any]:
         SchemaFileError: When the file cannot be read, is nested deeper than :data:`MAX_SCHEMA_DEPTH`, is
             not strict JSON, or is not an object.
     """
+    return parse_schema(read_schema_text(path), path)
+
+
+def read_schema_text(path: Path) -> str:
+    """The text of a schema file.
+
+    Raises:
+        SchemaFileError: When the file is missing or cannot be read as UTF-8.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SchemaFileError(path, "no such schema file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SchemaFileError(path, f"cannot read the schema file: {exc}") from None
+
+
+def parse_schema(text: str, path: Path | None) -> dict[str, Any]:
+    """A schema file's text as strict JSON (see :func:`load_schema`); ``path`` is named in errors.
+
+    Raises:
+        SchemaFileError: When the text is nested deeper than :data:`MAX_SCHEMA_DEPTH`, is not strict JSON,
+            or is not an object.
+    """
     if deeper_than(text, MAX_SCHEMA_DEPTH):
         raise SchemaFileError(path, f"the schema is nested deeper than {MAX_SCHEMA_DEPTH} levels")
     try:
