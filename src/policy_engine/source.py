@@ -174,8 +174,11 @@ def _read_events(text: str, path: str, loader: Any) -> _Builder:
     builder = _Builder(
         text, path, max_depth=MAX_DEPTH, max_nodes=MAX_NODES, max_number_chars=MAX_NUMBER_CHARS
     )
+    parser = None
     try:
-        for event in yaml.parse(text, Loader=loader):
+        parser = loader(text)  # its events only, read as yaml.parse reads them (without the generator)
+        while parser.check_event():
+            event = parser.get_event()
             if isinstance(event, ScalarEvent) and event.style == "":
                 event.style = None  # libyaml says "" for a plain scalar, the Python parser None
             if not builder.feed(event):
@@ -187,6 +190,9 @@ def _read_events(text: str, path: str, loader: Any) -> _Builder:
         builder.yaml_error = True
         builder.value_error = exc
         builder.syntax_error(yaml.YAMLError(f"an escape names no Unicode character ({exc})"))
+    finally:
+        if parser is not None:
+            parser.dispose()
     return builder
 
 

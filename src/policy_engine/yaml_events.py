@@ -37,6 +37,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _INTEGER = re.compile(r"[-+]?[0-9]+")
 _DECIMAL = re.compile(r"[-+]?[0-9]+\.[0-9]+")
 _NULLS = frozenset({"", "null", "~"})
+_NUMBER_START = frozenset("+-0123456789")
+_ORIGIN = Position(1, 1, 0)
 _BOOLEANS = {"true": True, "false": False}
 _YAML_TAG_PREFIX = "tag:yaml.org,2002:"
 # Words for PyYAML's token names in syntax messages.
@@ -72,7 +74,8 @@ def resolve_plain_scalar(value: str) -> Any:
         return _BOOLEANS[value]
     if value in _NULLS:
         return None
-    if _INTEGER.fullmatch(value) or _DECIMAL.fullmatch(value):
+    # Both number patterns start with a sign or a digit: most text is told apart without a regex.
+    if value[0] in _NUMBER_START and (_INTEGER.fullmatch(value) or _DECIMAL.fullmatch(value)):
         return Decimal(value)
     return value
 
@@ -90,6 +93,8 @@ def escape_pointer_token(token: str) -> str:
     Returns:
         The escaped reference token.
     """
+    if "~" not in token and "/" not in token:
+        return token
     return token.replace("~", "~0").replace("/", "~1")
 
 
@@ -142,6 +147,8 @@ class _Frame:
     """Mapping: a key was read and its value comes next."""
     key: str | None = None
     """Mapping: the key whose value comes next; None when that value is dropped."""
+    entry: str = ""
+    """Mapping: the pointer of the value of :attr:`key` (when it and :attr:`pointer` are not None)."""
     is_key: bool = False
     """This collection is itself a mapping key (an error) and is dropped."""
 
@@ -203,6 +210,12 @@ class _Builder:
 
     def feed(self, event: Event) -> bool:
         """Process one event; False when reading must stop."""
+        if type(event) is ScalarEvent:  # most events: the steps below, in the same order
+            self.nodes += 1
+            if self.nodes > self.max_nodes:
+                return self._too_many(event)
+            self._on_scalar(event)
+            return True
         if isinstance(event, DocumentStartEvent):
             return self._on_document(event)
         if isinstance(event, CollectionEndEvent):
@@ -212,13 +225,7 @@ class _Builder:
             return True  # stream start/end, document end
         self.nodes += 1
         if self.nodes > self.max_nodes:
-            self.error(
-                "too-large",
-                f"the document has more than {self.max_nodes:,} nodes (values, lists and mappings); split it",
-                _position(event.start_mark),
-                self._context_pointer(None),
-            )
-            return False
+            return self._too_many(event)
         if isinstance(event, AliasEvent):
             self._on_alias(event)
             return True
@@ -228,6 +235,15 @@ class _Builder:
         if isinstance(event, CollectionStartEvent):
             return self._on_start(event)
         return True
+
+    def _too_many(self, event: NodeEvent) -> bool:
+        self.error(
+            "too-large",
+            f"the document has more than {self.max_nodes:,} nodes (values, lists and mappings); split it",
+            _position(event.start_mark),
+            self._context_pointer(None),
+        )
+        return False
 
     def _on_document(self, event: DocumentStartEvent) -> bool:
         self.documents += 1
@@ -254,7 +270,7 @@ class _Builder:
             return None, True
         if top.pointer is None or top.key is None:
             return None, False
-        return f"{top.pointer}/{escape_pointer_token(top.key)}", False
+        return top.entry, False
 
     def _check_node(self, event: ScalarEvent | CollectionStartEvent, pointer: str | None) -> None:
         """Report an anchor or an explicit tag on a node."""
@@ -308,8 +324,9 @@ class _Builder:
 
     def _on_scalar(self, event: ScalarEvent) -> None:
         pointer, is_key = self._slot()
-        self._check_node(event, pointer)
-        if _SURROGATE.search(event.value) is not None:
+        if event.anchor is not None or event.tag is not None:
+            self._check_node(event, pointer)
+        if not event.value.isascii() and _SURROGATE.search(event.value) is not None:
             self.error(
                 "not-unicode",
                 "this text holds a lone surrogate escape (\\ud800-\\udfff), which is not Unicode text",
@@ -331,9 +348,11 @@ class _Builder:
             return
         value = resolve_plain_scalar(event.value) if event.style is None else event.value
         if pointer is not None:
-            start = _position(event.start_mark)
+            mark, end = event.start_mark, event.end_mark
+            start = Position(mark.line + 1, mark.column + 1, mark.index) if mark is not None else _ORIGIN
             self.positions[pointer] = start
-            self.scalars[pointer] = ScalarSpan(start, _position(event.end_mark), event.style)
+            stop = Position(end.line + 1, end.column + 1, end.index) if end is not None else _ORIGIN
+            self.scalars[pointer] = ScalarSpan(start, stop, event.style)
         self._attach(value)
 
     def _key_text(self, event: ScalarEvent, top: _Frame, position: Position) -> str | None:
@@ -383,6 +402,7 @@ class _Builder:
         top.seen[key] = position
         top.key = key
         if entry is not None:
+            top.entry = entry
             self.key_positions[entry] = position
 
     def _on_start(self, event: CollectionStartEvent) -> bool:
