@@ -41,7 +41,8 @@ def new_decision_id() -> str:
         counter = _counter
     rand = _random.getrandbits(62)
     value = (now_ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"  # the canonical text of uuid.UUID(int=value), without building the object
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def is_decision_id(text: str) -> bool:

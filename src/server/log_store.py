@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import json
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
-
-import msgspec
+from typing import Any, NamedTuple, Protocol
 
 __all__ = ("DecisionLog", "DecisionRecord", "LogWriteError", "SQLiteDecisionLog", "prepare_database")
 
 _BUSY_TIMEOUT_MS = 10_000
 
+# ``decisions`` is a rowid table: its rows (~1.5 kB) are appended at the end of the rowid tree, which
+# measured 4 µs a row against 9 µs in a WITHOUT ROWID table ordered by id (files made by older versions
+# keep their table; the statements work on both).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
     id TEXT PRIMARY KEY,
@@ -36,7 +37,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     digest TEXT NOT NULL,
     request TEXT NOT NULL,
     answer TEXT NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (recorded_at);
 CREATE TABLE IF NOT EXISTS policy_sources (
     digest TEXT PRIMARY KEY,
@@ -76,9 +77,11 @@ class LogWriteError(RuntimeError):
     """The log could not commit a record: the decision must not be answered (HTTP 503)."""
 
 
-@dataclass(frozen=True)
-class DecisionRecord:
-    """One logged decision: what was asked (with the ``at`` used) and what was answered."""
+class DecisionRecord(NamedTuple):
+    """One logged decision: what was asked (with the ``at`` used) and what was answered.
+
+    A named tuple in the column order of the table: the row to insert as it is, made cheaply per decision.
+    """
 
     decision_id: str
     recorded_at: str
@@ -137,11 +140,14 @@ class DecisionLog(Protocol):
 
 _Waiting = tuple[Sequence[DecisionRecord], "asyncio.Future[None]"]
 
-_INSERT_GROUP = (
-    "INSERT INTO decisions SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5,"
-    " value->>6, value->>7 FROM json_each(?)"
-)
-_ROWS = msgspec.json.Encoder()
+_ROWS_PER_INSERT = 256
+"""Rows per INSERT statement (8 parameters each; SQLite allows 32,766 parameters per statement)."""
+
+
+@functools.cache
+def _insert(rows: int) -> str:
+    """One INSERT statement for ``rows`` rows (SQLite's statement cache keeps each prepared)."""
+    return "INSERT INTO decisions VALUES " + ",".join(["(?,?,?,?,?,?,?,?)"] * rows)
 
 
 class SQLiteDecisionLog:
@@ -196,7 +202,7 @@ class SQLiteDecisionLog:
         loop = asyncio.get_running_loop()
         while self._waiting:
             group, self._waiting = self._waiting, []
-            rows = [_row(r) for records, _ in group for r in records]
+            rows = [r for records, _ in group for r in records]
             error: BaseException | None = None
             try:
                 await loop.run_in_executor(self._executor, self._write, rows)
@@ -216,9 +222,9 @@ class SQLiteDecisionLog:
 
     def append_sync(self, records: Sequence[DecisionRecord]) -> None:
         """``append`` for callers outside an event loop (tools and tests)."""
-        self._executor.submit(self._write, [_row(r) for r in records]).result()
+        self._executor.submit(self._write, list(records)).result()
 
-    def _write(self, rows: list[tuple[str, ...]]) -> None:
+    def _write(self, rows: list[DecisionRecord]) -> None:
         """One transaction for a whole group (runs on the writer thread)."""
         fcntl.flock(self._write_lock, fcntl.LOCK_EX)
         try:
@@ -226,15 +232,17 @@ class SQLiteDecisionLog:
             with self._sources_lock:
                 unsaved = [
                     self._known_sources[d]
-                    for d in {r[5] for r in rows} - self._saved_sources
+                    for d in {r.digest for r in rows} - self._saved_sources
                     if d in self._known_sources
                 ]
             conn.execute("BEGIN IMMEDIATE")
             if unsaved:
                 conn.executemany("INSERT OR IGNORE INTO policy_sources VALUES (?, ?, ?, ?)", unsaved)
-            # One statement for the whole group: the writer thread takes the GIL back once per group,
-            # not once per row (each wait for it can cost the event loop a switch interval).
-            conn.execute(_INSERT_GROUP, (_ROWS.encode(rows),))
+            # One statement per 256 rows, not one per row: the writer thread takes the GIL back once per
+            # statement (each wait for it can cost the event loop a switch interval).
+            for start in range(0, len(rows), _ROWS_PER_INSERT):
+                chunk = rows[start : start + _ROWS_PER_INSERT]
+                conn.execute(_insert(len(chunk)), [value for row in chunk for value in row])
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if self._writer.in_transaction:
@@ -311,7 +319,3 @@ class SQLiteDecisionLog:
             self._reader.close()
         self._writer.close()
         self._write_lock.close()
-
-
-def _row(r: DecisionRecord) -> tuple[str, ...]:
-    return (r.decision_id, r.recorded_at, r.program, r.version, r.decision, r.digest, r.request, r.answer)

@@ -55,6 +55,9 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.propagate = False
 
 
+_DECISION_LINE = {"level": "info", "logger": "server.decisions", "message": "decision"}
+
+
 class DecisionLines:
     """Buffered JSON lines of decisions, in the same shape as the :class:`JsonFormatter` lines."""
 
@@ -68,18 +71,18 @@ class DecisionLines:
         self._lock = threading.Lock()
         self._scheduled = False
         self._encoder = msgspec.json.Encoder()
+        self._stamp_ms = -1
+        self._stamp = ""
         self.dropped = 0
         """Lines that could not be written (the decision log still holds their decisions)."""
 
     def add(self, fields: dict[str, Any]) -> None:
         """Queue one line; it is written within ``interval`` seconds (or when the buffer is full)."""
-        line = {
-            "time": datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds"),
-            "level": "info",
-            "logger": "server.decisions",
-            "message": "decision",
-            **fields,
-        }
+        now_ms = time.time_ns() // 1_000_000
+        if now_ms != self._stamp_ms:  # decisions of one millisecond share the formatted time
+            self._stamp_ms = now_ms
+            self._stamp = datetime.fromtimestamp(now_ms / 1000, UTC).isoformat(timespec="milliseconds")
+        line = {"time": self._stamp, **_DECISION_LINE, **fields}
         with self._lock:
             self._lines.append(self._encoder.encode(line))
             full = len(self._lines) >= self._max_lines

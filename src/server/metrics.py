@@ -67,6 +67,19 @@ class Metrics:
             "Decisions not answered because the decision log could not be written.",
             registry=self.registry,
         )
+        self._decided: dict[tuple[str, str, str, str], tuple[Counter, Histogram]] = {}
+
+    def decided(self, program: str, version: str, decision: str, outcome: str, seconds: float) -> None:
+        """Count one answered decision and observe its latency (the labelled children are kept)."""
+        key = (program, version, decision, outcome)
+        children = self._decided.get(key)
+        if children is None:
+            children = self._decided[key] = (
+                self.decisions.labels(program, version, decision, outcome),
+                self.latency.labels(program, decision),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         """The Prometheus text exposition: of all workers in multiprocess mode, else of this process."""

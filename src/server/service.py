@@ -87,14 +87,14 @@ class DecisionService:
         }
         body = _ENCODER.encode(answer)
         record = DecisionRecord(
-            decision_id=decision_id,
-            recorded_at=request.at.astimezone(UTC).isoformat(timespec="microseconds"),
-            program=answer["program"],
-            version=answer["version"],
-            decision=answer["decision"],
-            digest=answer["policy_digest"],
-            request=dumps_exact(stored_request),
-            answer=body.decode(),
+            decision_id,
+            request.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            answer["program"],
+            answer["version"],
+            answer["decision"],
+            answer["policy_digest"],
+            dumps_exact(stored_request),
+            body.decode(),
         )
         return Outcome(answer, body, record, started)
 
@@ -111,10 +111,10 @@ class DecisionService:
             answer = outcome.answer
             result = answer["result"]
             outcome_label = result.get("outcome") if isinstance(result.get("outcome"), str) else ""
-            self.metrics.decisions.labels(
-                answer["program"], answer["version"], answer["decision"], outcome_label
-            ).inc()
-            self.metrics.latency.labels(answer["program"], answer["decision"]).observe(done - outcome.started)
+            seconds = done - outcome.started
+            self.metrics.decided(
+                answer["program"], answer["version"], answer["decision"], outcome_label, seconds
+            )
             self.lines.add(
                 {
                     "event": "decision",
@@ -124,7 +124,7 @@ class DecisionService:
                     "decision": answer["decision"],
                     "outcome": outcome_label or None,
                     "rules": answer["matched_rules"],
-                    "ms": round((done - outcome.started) * 1000, 3),
+                    "ms": round(seconds * 1000, 3),
                 }
             )
 
