@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -76,14 +77,19 @@ class CompiledDecision:
     schema_files: tuple[str, str]
     """Input and output schema file names (relative to ``schemas/``)."""
 
-    @property
+    @cached_property
     def as_of_path(self) -> tuple[str, ...] | None:
         """The input path of the ``as_of`` field, or None when it is the request time."""
         return None if self.as_of == "at" else tuple(self.as_of.split("."))
 
+    @cached_property
+    def rule_ids(self) -> tuple[str, ...]:
+        """The rule ids by index, then ``otherwise``: index -1 names it, as the generated function does."""
+        return (*(rule.id for rule in self.rules), "otherwise")
+
     def rule_id(self, index: int) -> str:
         """The id of a rule by index; -1 is ``otherwise``."""
-        return "otherwise" if index < 0 else self.rules[index].id
+        return self.rule_ids[index]
 
 
 @dataclass(frozen=True)

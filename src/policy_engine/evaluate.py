@@ -113,7 +113,7 @@ def evaluate(
         matched, result, reasons = code.function(values, trace) if explain else code.function(values)
     except Exception as exc:
         raise _evaluation_error(policy, decision, code, exc) from exc
-    rule_ids = tuple(decision.rule_id(i) for i in matched)
+    rule_ids = tuple(map(decision.rule_ids.__getitem__, matched))
     return Decision(
         program=policy.program,
         version=policy.version,
@@ -123,7 +123,7 @@ def evaluate(
         tz=policy.tz,
         result=result,
         matched_rules=rule_ids,
-        reasons=tuple(Reason(rule, message) for rule, message in zip(rule_ids, reasons, strict=False)),
+        reasons=tuple(map(Reason, rule_ids, reasons)),
         trace=_trace(decision, trace, matched) if explain else None,
     )
 

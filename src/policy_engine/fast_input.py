@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from policy_engine.expr.types import Kind, type_of_schema
-from policy_engine.expr.values import is_money, parse_timestamp
+from policy_engine.expr.values import money_input, parse_timestamp
 
 __all__ = ("INVALID", "FastInput", "compile_fast_input")
 
@@ -174,7 +174,8 @@ def _node(w: _Writer, schema: Any, v: str, out: str, indent: int, depth: int) ->
     types = _types(schema)
     if types is None:
         raise _Unsupported("a node without type")
-    w.fail_if(indent, "not (" + " or ".join(_TYPE_TESTS[t].format(v=v) for t in types) + ")")
+    if not _enum_implies_type(schema, types):
+        w.fail_if(indent, "not (" + " or ".join(_TYPE_TESTS[t].format(v=v) for t in types) + ")")
     _enum(w, schema, v, indent)
     _numeric(w, schema, v, indent)
     _string(w, schema, v, indent)
@@ -187,13 +188,22 @@ def _node(w: _Writer, schema: Any, v: str, out: str, indent: int, depth: int) ->
     if containers and len(set(types) - {"null"}) > 1:
         raise _Unsupported("a container mixed with other types")
     if kind is Kind.OBJECT:
-        _object(w, schema, v, out, indent, depth)
+        _object(w, schema, v, out, indent, depth, "null" in types)
     elif kind is Kind.LIST:
         _array(w, schema, v, out, indent, depth)
     elif "object" in types or "array" in types:
         raise _Unsupported("container kind")
     else:
         _scalar(w, schema, kind, v, out, indent)
+
+
+def _enum_implies_type(schema: Mapping[str, Any], types: list[str]) -> bool:
+    """Whether the enum test alone proves the type: an enum of strings (and null) on a string node."""
+    values = schema.get("enum")
+    if not isinstance(values, list) or "string" not in types:
+        return False
+    allowed = {str, type(None)} if "null" in types else {str}
+    return all(type(x) in allowed for x in values)
 
 
 def _enum(w: _Writer, schema: Mapping[str, Any], v: str, indent: int) -> None:
@@ -249,8 +259,8 @@ def _scalar(w: _Writer, schema: Mapping[str, Any], kind: Kind, v: str, out: str,
         w.emit(indent, f"if {v} is None or {v} is True or {v} is False:")
         w.emit(indent + 1, f"{out} = {v}")
         w.emit(indent, "else:")
-        w.fail_if(indent + 1, f"not _is_money({v})")
-        w.emit(indent + 1, f"{out} = Decimal({v}).quantize(_CENT)")
+        w.emit(indent + 1, f"{out} = _money_input({v})")
+        w.fail_if(indent + 1, f"{out} is None")
     elif fmt == "date-time":
         w.emit(indent, f"if type({v}) is str:")
         w.emit(indent + 1, "try:")
@@ -265,18 +275,23 @@ def _scalar(w: _Writer, schema: Mapping[str, Any], kind: Kind, v: str, out: str,
         w.emit(indent, f"{out} = {v}")
 
 
-def _object(w: _Writer, schema: Mapping[str, Any], v: str, out: str, indent: int, depth: int) -> None:
+def _object(
+    w: _Writer, schema: Mapping[str, Any], v: str, out: str, indent: int, depth: int, nullable: bool
+) -> None:
     properties = schema.get("properties", {})
     required = list(schema.get("required", ()))
     extra = schema.get("additionalProperties", True)
     if not isinstance(properties, Mapping) or extra not in (True, False):
         raise _Unsupported("object")
-    w.emit(indent, f"if {v} is None:")
-    w.emit(indent + 1, f"{out} = None")
-    w.emit(indent, "else:")
-    inner = indent + 1
+    inner = indent
+    if nullable:
+        w.emit(indent, f"if {v} is None:")
+        w.emit(indent + 1, f"{out} = None")
+        w.emit(indent, "else:")
+        inner = indent + 1
     for name in required:
-        w.fail_if(inner, f"{str(name)!r} not in {v}")
+        if name not in properties:
+            w.fail_if(inner, f"{str(name)!r} not in {v}")
     if extra is False:
         w.fail_if(inner, f"not {w.const(frozenset(properties))}.issuperset({v})")
     fields = []
@@ -284,9 +299,13 @@ def _object(w: _Writer, schema: Mapping[str, Any], v: str, out: str, indent: int
         value, result = w.name("_v"), w.name("_r")
         w.emit(inner, f"{value} = {v}.get({name!r}, _ABSENT)")
         w.emit(inner, f"if {value} is _ABSENT:")
-        w.emit(inner + 1, f"{result} = None")
-        w.emit(inner, "else:")
-        _node(w, sub, value, result, inner + 1, depth + 1)
+        if name in required:
+            w.emit(inner + 1, "return _INVALID")
+            _node(w, sub, value, result, inner, depth + 1)
+        else:
+            w.emit(inner + 1, f"{result} = None")
+            w.emit(inner, "else:")
+            _node(w, sub, value, result, inner + 1, depth + 1)
         fields.append(f"{name!r}: {result}")
     w.emit(inner, f"{out} = {{{', '.join(fields)}}}")
 
@@ -334,7 +353,7 @@ def compile_fast_input(schema: Mapping[str, Any], name: str = "input") -> FastIn
         "_INVALID": INVALID,
         "_ABSENT": _ABSENT,
         "_CENT": _CENT,
-        "_is_money": is_money,
+        "_money_input": money_input,
         "_parse_timestamp": parse_timestamp,
         "_multiple_of": _multiple_of,
         **w.constants,

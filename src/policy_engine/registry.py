@@ -52,7 +52,7 @@ class ProgramVersions:
 
     def in_force(self, moment: datetime) -> CompiledPolicy | None:
         """The version in force at ``moment``, if any."""
-        for window in self.windows:
+        for window in reversed(self.windows):  # windows do not overlap; most requests are for the latest
             if window.contains(moment):
                 return window.policy
         return None

@@ -12,11 +12,13 @@ from hypothesis import strategies as st
 
 from policy_engine.expr.values import (
     MAX_MONEY,
+    _common_timestamp,
     format_duration,
     format_money,
     format_timestamp,
     is_money,
     is_timestamp,
+    money_input,
     parse_duration,
     parse_money,
     parse_time_of_day,
@@ -544,3 +546,44 @@ def test_the_fast_timestamp_reader_agrees_with_the_full_one(
     assert fast == full
     if isinstance(fast, datetime):
         assert isinstance(full, datetime) and fast.utcoffset() == full.utcoffset()
+
+
+_CANONICAL_FORM = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:[+-][0-9]{2}:[0-9]{2}|Z)", re.ASCII
+)
+
+
+def _canonical_by_pattern(text: str) -> datetime | None:
+    """The common form as a regular expression says it (the oracle for the positional check)."""
+    if _CANONICAL_FORM.fullmatch(text) is None:
+        return None
+    if text[-1] != "Z" and (text[-5:-3] > "23" or text[-2:] > "59"):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+_TIMESTAMP_CHARS = st.sampled_from([*list("0123456789-:T+Z .Wtz٣０"), "12", ""])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.sampled_from(["2021-09-01T10:00:00+08:00", "2021-09-01T10:00:00Z", "2021-W35-3T10:00:00+08:00"]),
+    st.lists(st.tuples(st.integers(0, 25), _TIMESTAMP_CHARS), max_size=3),
+)
+def test_common_timestamp_form_is_read_as_the_pattern_says(base: str, edits: list[tuple[int, str]]) -> None:
+    text = base
+    for position, replacement in edits:
+        text = text[:position] + replacement + text[position + 1 :]
+    assert _common_timestamp(text) == _canonical_by_pattern(text), text
+
+
+@pytest.mark.parametrize(
+    "value", ["0", "50", "300.5", "129.90", Decimal("7.1"), 12, "-1", "1.234", "1e2", True, None, 1.5]
+)
+def test_money_input_is_is_money_then_two_places(value: object) -> None:
+    expected = Decimal(value).quantize(Decimal("0.01")) if is_money(value) else None  # type: ignore[arg-type]
+    got = money_input(value)
+    assert got == expected and str(got) == str(expected)

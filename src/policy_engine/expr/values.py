@@ -22,6 +22,7 @@ __all__ = (
     "format_timestamp",
     "is_money",
     "is_timestamp",
+    "money_input",
     "parse_duration",
     "parse_money",
     "parse_time_of_day",
@@ -138,6 +139,22 @@ def is_money(value: object) -> bool:
     return not isinstance(_check_money(value), str)
 
 
+def money_input(value: object) -> Decimal | None:
+    """A money value of a request as evaluation takes it (two places), or None when it is not money.
+
+    Args:
+        value: The raw value (a string, an int or a Decimal from the JSON body).
+
+    Returns:
+        The amount quantized to the cent (``"50"`` gives 50.00), or None when :func:`is_money` says no.
+    """
+    if type(value) is str:  # the common case: one check of the text, one Decimal
+        return Decimal(value).quantize(_CENT) if _MONEY_TEXT.fullmatch(value) is not None else None
+    if isinstance(_check_money(value), str):
+        return None
+    return Decimal(value).quantize(_CENT)  # type: ignore[arg-type]  # checked: an int or a Decimal
+
+
 def round_to_cent(amount: Decimal) -> Decimal:
     """Round half-up to the cent, exactly, whatever the size of the amount.
 
@@ -198,9 +215,9 @@ _K = TypeVar("_K")
 _V = TypeVar("_V")
 
 
-def remember(cache: dict[_K, _V], key: _K, value: _V) -> _V:
+def remember(cache: dict[_K, _V], key: _K, value: _V, limit: int = _CACHE_LIMIT) -> _V:
     """Keep ``value`` in one of the bounded caches of pure functions (cleared when full), and return it."""
-    if len(cache) >= _CACHE_LIMIT:
+    if len(cache) >= limit:
         cache.clear()
     cache[key] = value
     return value
@@ -223,20 +240,36 @@ def plain_decimal(d: Decimal) -> str:
 # -- timestamps -----------------------------------------------------------------------------------
 
 
+def _common_timestamp(text: str) -> datetime | None:
+    """``2021-09-01T10:00:00+08:00`` or ``…Z`` read in C, or None for any other form (or no timestamp).
+
+    ``fromisoformat`` reads the digits and refuses anything else in their places; the separators it would
+    also take in other ISO 8601 forms (week dates, ``hhmmss.f``) are checked by position afterwards, which
+    costs less than matching the text against a pattern first. It takes ``+08:60``, so offsets are checked.
+    """
+    size = len(text)
+    if size != 25 and size != 20:
+        return None
+    try:
+        fast = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if not (text[10] == "T" and text[4] == text[7] == "-" and text[13] == text[16] == ":"):
+        return None
+    if size == 20:
+        return fast if text[19] == "Z" else None
+    if text[19] in "+-" and text[22] == ":" and text[20:22] <= "23" and text[23:] <= "59":
+        return fast
+    return None
+
+
 def _check_timestamp(text: object) -> datetime | str:
     """The aware datetime, or the message saying why ``text`` is not an acceptable timestamp."""
     if not isinstance(text, str):
         return _TIMESTAMP_MESSAGE
-    if _CANONICAL_TIMESTAMP.fullmatch(text) is not None and (
-        text[-1] == "Z" or (text[-5:-3] <= "23" and text[-2:] <= "59")  # fromisoformat takes +08:60
-    ):
-        # The common form, read in C; anything it refuses goes to the reader below, which says why.
-        try:
-            fast = datetime.fromisoformat(text)
-        except ValueError:
-            pass
-        else:
-            return fast if _FIRST_YEAR <= fast.year < _END_YEAR else _RANGE_MESSAGE
+    fast = _common_timestamp(text)
+    if fast is not None:
+        return fast if _FIRST_YEAR <= fast.year < _END_YEAR else _RANGE_MESSAGE
     match = _TIMESTAMP_TEXT.fullmatch(text)
     if match is None:
         if _LOCAL_TIMESTAMP_TEXT.fullmatch(text) is not None:
@@ -289,10 +322,18 @@ def parse_timestamp(text: str) -> datetime:
             ``must lie between 2000-01-01 and 2100-01-01`` for a year out of range; otherwise
             ``must be an RFC 3339 timestamp such as 2021-09-01T10:00:00+08:00``.
     """
-    checked = _check_timestamp(text)
-    if isinstance(checked, str):
-        raise ValueError(checked)
-    return checked
+    parsed = _PARSED_TIMESTAMPS.get(text) if type(text) is str else None
+    if parsed is None:
+        checked = _check_timestamp(text)
+        if isinstance(checked, str):
+            raise ValueError(checked)
+        parsed = remember(_PARSED_TIMESTAMPS, text, checked, limit=64)
+    return parsed
+
+
+# A request often holds one timestamp twice (the version's as_of field is read, then validated; ``at`` may
+# repeat it). Kept small: it serves one request's repeats, not a corpus cycled through.
+_PARSED_TIMESTAMPS: dict[str, datetime] = {}
 
 
 def is_timestamp(value: object) -> bool:
