@@ -13,7 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from policy_engine.expr.builtins_numbers import _whole
-from policy_engine.expr.values import parse_duration, remember
+from policy_engine.expr.values import bounded_cache, parse_duration, remember
 
 __all__ = (
     "bi_add_days",
@@ -70,11 +70,15 @@ def _start_of_local_day(d: date, tz: ZoneInfo) -> datetime:
 
 
 # Days repeat across decisions (every claim signed on one day shares its window): cached by date and zone.
-_DAY_STARTS: dict[tuple[date, ZoneInfo], datetime] = {}
+_DAY_STARTS: dict[tuple[date, ZoneInfo], datetime] = bounded_cache()
 
 
 def _find_start_of_local_day(d: date, tz: ZoneInfo) -> datetime:
     naive = datetime.combine(d, _MIDNIGHT)
+    local = naive.replace(tzinfo=tz)
+    offset = local.utcoffset()
+    if offset is not None and offset == local.replace(fold=1).utcoffset():
+        return naive.replace(tzinfo=timezone(offset))  # midnight neither skipped nor repeated: most days
     as_utc = naive.replace(tzinfo=tz).astimezone(UTC)
     if as_utc.astimezone(tz).replace(tzinfo=None) == naive:
         return _in_zone(as_utc, tz)

@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Context, Decimal
 from itertools import pairwise
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 __all__ = (
     "MAX_MONEY",
+    "bounded_cache",
+    "clear_caches",
     "format_duration",
     "format_money",
     "format_timestamp",
@@ -180,6 +182,34 @@ def round_to_cent(amount: Decimal) -> Decimal:
 _ROUNDING = Context(prec=28, rounding=ROUND_HALF_UP)
 
 
+_CACHE_LIMIT = 4096
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+_CACHES: list[dict[Any, Any]] = []
+
+
+def bounded_cache() -> dict[Any, Any]:
+    """A new cache for :func:`remember`, emptied with the others by :func:`clear_caches`."""
+    cache: dict[Any, Any] = {}
+    _CACHES.append(cache)
+    return cache
+
+
+def clear_caches() -> None:
+    """Forget every cached text and value (the benchmarks measure the case where nothing repeats)."""
+    for cache in _CACHES:
+        cache.clear()
+
+
+def remember(cache: dict[_K, _V], key: _K, value: _V, limit: int = _CACHE_LIMIT) -> _V:
+    """Keep ``value`` in one of the bounded caches of pure functions (cleared when full), and return it."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def format_money(d: Decimal) -> str:
     """Money as the API writes it: two places, half-up, plain notation.
 
@@ -208,19 +238,7 @@ def format_money(d: Decimal) -> str:
     return text
 
 
-_FORMATTED_MONEY: dict[Decimal | int, str] = {}
-_CACHE_LIMIT = 4096
-
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
-
-def remember(cache: dict[_K, _V], key: _K, value: _V, limit: int = _CACHE_LIMIT) -> _V:
-    """Keep ``value`` in one of the bounded caches of pure functions (cleared when full), and return it."""
-    if len(cache) >= limit:
-        cache.clear()
-    cache[key] = value
-    return value
+_FORMATTED_MONEY: dict[Decimal | int, str] = bounded_cache()
 
 
 def plain_decimal(d: Decimal) -> str:
@@ -333,7 +351,7 @@ def parse_timestamp(text: str) -> datetime:
 
 # A request often holds one timestamp twice (the version's as_of field is read, then validated; ``at`` may
 # repeat it). Kept small: it serves one request's repeats, not a corpus cycled through.
-_PARSED_TIMESTAMPS: dict[str, datetime] = {}
+_PARSED_TIMESTAMPS: dict[str, datetime] = bounded_cache()
 
 
 def is_timestamp(value: object) -> bool:
@@ -375,7 +393,7 @@ def format_timestamp(dt: datetime, tz: ZoneInfo) -> str:
 
 
 # Equal instants show as the same text in a zone (seconds only), so the text is cached by instant and zone.
-_FORMATTED_TIMESTAMPS: dict[tuple[datetime, ZoneInfo], str] = {}
+_FORMATTED_TIMESTAMPS: dict[tuple[datetime, ZoneInfo], str] = bounded_cache()
 
 
 # -- durations and times of day -------------------------------------------------------------------
@@ -427,7 +445,7 @@ def format_duration(td: timedelta) -> str:
     return text
 
 
-_FORMATTED_DURATIONS: dict[timedelta, str] = {}
+_FORMATTED_DURATIONS: dict[timedelta, str] = bounded_cache()
 
 
 def _duration_text(td: timedelta) -> str:
