@@ -11,8 +11,10 @@ Stages (OPA's ordered list; each needs the ones above it):
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,6 +49,29 @@ def load_registry(policies_dir: Path, schemas_dir: Path | None = None) -> Regist
 
 def check_policies(policies_dir: Path, schemas_dir: Path | None = None) -> tuple[Registry | None, ErrorSet]:
     """Load every policy; the registry (None on any error) and every error and warning found."""
+    with _no_cycle_collection():
+        return _check_policies(policies_dir, schemas_dir)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while loading.
+
+    A load allocates many objects that all stay alive (the registry), and each full collection walks all of
+    them again, so with it on the load grows faster than the policies (100 copies of the bundled policies:
+    15.6 s against 10.4 s). Reference counting still frees everything that is not in a cycle; the collector
+    resumes after (if it was on).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _check_policies(policies_dir: Path, schemas_dir: Path | None) -> tuple[Registry | None, ErrorSet]:
     errors = ErrorSet()
     if not policies_dir.is_dir():
         errors.add(
