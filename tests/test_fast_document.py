@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from policy_engine.errors import PolicyLoadError
-from policy_engine.fast_document import compile_fast_document
+from policy_engine.fast_document import compile_fast_document, schema_in_subset
 from policy_engine.jsonio import dumps_exact, loads_strict
 from policy_engine.policy_tests import load_test_cases
 from policy_engine.schemas import (
@@ -211,6 +211,7 @@ def test_a_schema_the_fast_check_accepts_passes_the_meta_schema(data: st.DataObj
             data.draw(_SCHEMA_VALUES)
         )
     accepted = compile_fast_document(schema, format_checker()) is not None
+    assert schema_in_subset(schema) == accepted
     event("accepted" if accepted else "refused")
     if accepted:
         Draft202012Validator.check_schema(schema)
@@ -219,6 +220,7 @@ def test_a_schema_the_fast_check_accepts_passes_the_meta_schema(data: st.DataObj
 def test_a_schema_outside_the_subset_has_no_fast_check() -> None:
     for extra in ({"const": 1}, {"$id": "x"}, {"patternProperties": {}}, {"unevaluatedProperties": False}):
         assert compile_fast_document({"type": "object", **extra}, format_checker()) is None
+        assert not schema_in_subset({"type": "object", **extra})
     assert compile_fast_document({"$ref": "#/$defs/missing"}, format_checker()) is None
     assert (
         compile_fast_document({"$schema": "http://json-schema.org/draft-07/schema#"}, format_checker())
@@ -295,6 +297,7 @@ def test_a_decision_schema_the_fast_check_accepts_passes_the_meta_schema(data: s
     node, key = data.draw(st.sampled_from(_schema_slots(schema)))
     node[key] = data.draw(_SCHEMA_VALUES)
     accepted = compile_fast_document(schema, format_checker()) is not None
+    assert schema_in_subset(schema) == accepted
     event("accepted" if accepted else "refused")
     if accepted:
         Draft202012Validator.check_schema(schema)

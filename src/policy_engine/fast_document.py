@@ -27,7 +27,7 @@ from typing import Any
 
 from jsonschema import FormatChecker
 
-__all__ = ("DocumentCheck", "compile_fast_document")
+__all__ = ("DocumentCheck", "compile_fast_document", "schema_in_subset")
 
 DocumentCheck = Callable[[Any], bool]
 """True when the document is valid; False when jsonschema must look at it."""
@@ -515,3 +515,41 @@ def compile_fast_document(schema: Mapping[str, Any], formats: FormatChecker) -> 
             return False
 
     return document
+
+
+_SUBSCHEMA = ("additionalProperties", "propertyNames", "items", "not", "if", "then", "else")
+_SUBSCHEMA_LISTS = ("oneOf", "anyOf", "allOf")
+
+
+def schema_in_subset(schema: Mapping[str, Any]) -> bool:
+    """Whether :func:`compile_fast_document` accepts ``schema``, found without building the check.
+
+    Such a schema needs no meta-schema check: this is the stand-in for it where only that is wanted.
+    """
+    defs = schema.get("$defs", {})
+    if not _is_schema_map(defs) or schema.get("$schema", DRAFT_2020_12) != DRAFT_2020_12:
+        return False
+    top = {k: v for k, v in schema.items() if k not in {"$defs", "$schema"}}
+    pending: list[tuple[Any, int]] = [(top, 0), *((sub, 1) for sub in defs.values())]
+    refs: set[str] = set()
+    while pending:
+        node, depth = pending.pop()
+        if node is True or node is False:
+            continue
+        if not isinstance(node, Mapping) or depth > _MAX_DEPTH:
+            return False
+        for key, value in node.items():
+            allowed = _KEYWORDS.get(key) or _ANNOTATIONS.get(key)
+            if allowed is None or not allowed(value):
+                return False
+        if "pattern" in node:
+            try:
+                re.compile(node["pattern"])
+            except re.error:
+                return False
+        if "$ref" in node:
+            refs.add(node["$ref"].removeprefix("#/$defs/"))
+        pending += [(node[key], depth + 1) for key in _SUBSCHEMA if key in node]
+        pending += [(sub, depth + 1) for key in _SUBSCHEMA_LISTS for sub in node.get(key, ())]
+        pending += [(sub, depth + 1) for sub in node.get("properties", {}).values()]
+    return refs <= set(defs)
