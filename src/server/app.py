@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -38,6 +39,8 @@ def create_app(settings: Settings) -> Litestar:
 
     def count(outcome: ReloadOutcome) -> None:
         (metrics.reloads if outcome.ok else metrics.reload_failures).inc()
+        if outcome.ok:
+            freeze_long_lived()
 
     state = PolicyState(settings.policy_dir, log, on_reload=count)
     state.reload()
@@ -45,6 +48,7 @@ def create_app(settings: Settings) -> Litestar:
     app_parts = AppParts(settings, state, log, metrics, service)
 
     def start() -> None:
+        freeze_long_lived()
         coordination = (
             WorkerCoordination(settings.db_path, settings.workers) if settings.workers > 1 else None
         )
@@ -75,6 +79,18 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         request_max_body_size=settings.body_limit,
     )
+
+
+def freeze_long_lived() -> None:
+    """Keep what lives as long as the app out of the cyclic garbage collector's way.
+
+    A loaded server holds ~70,000 objects (policies, schemas, routes); a full collection walks them all
+    in ~30 ms, and requests waiting behind it were the p99. Frozen, they are skipped. Called once the app
+    is built and after every successful reload (the replaced policies are collected before the freeze).
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def app_from_env() -> Litestar:

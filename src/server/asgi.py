@@ -91,7 +91,12 @@ class DecisionApp(Litestar):
         await send({"type": "http.response.body", "body": answer, "more_body": False})
 
     async def _body(self, receive: _Receive, content_length: str | None) -> bytes:
-        """The request body under the body limit, as Litestar's ``Request.body`` reads it."""
+        """The request body under the body limit, as Litestar's ``Request.body`` reads it.
+
+        One difference of no consequence: once the announced length has arrived, the body is complete (the
+        server frames it by that length), so the empty last message servers send is not waited for.
+        """
+        announced = -1
         if content_length is not None:
             try:
                 announced = int(content_length)
@@ -110,6 +115,8 @@ class DecisionApp(Litestar):
                     if total > self._body_limit:
                         raise RequestEntityTooLarge
                     chunks.append(chunk)
+                    if total == announced:
+                        break
                 if not message.get("more_body", False):
                     break
             elif message["type"] == "http.disconnect":

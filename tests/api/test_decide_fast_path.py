@@ -122,6 +122,9 @@ BIG = b'{"program": "' + b"x" * 5000 + b'"}'
 CASES = [
     Exchange("", JSON, (BODY,)),
     Exchange("", JSON, (BODY[:10], BODY[10:50], BODY[50:])),
+    Exchange("", [*JSON, (b"content-length", str(len(BODY)).encode())], (BODY, b"")),
+    Exchange("", [*JSON, (b"content-length", str(len(BODY)).encode())], (BODY[:9], BODY[9:], b"")),
+    Exchange("", [*JSON, (b"content-length", b"0")], (b"",)),
     Exchange("", [(b"content-type", b"application/json; charset=utf-8")], (BODY,)),
     Exchange("", [(b"content-type", b"application/problem+json")], (BODY,)),
     Exchange("", JSON, (b"{",)),
