@@ -15,8 +15,11 @@ import gc
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policy_engine.compiled import CompiledDecision, CompiledPolicy
@@ -25,7 +28,7 @@ from policy_engine.errors import ErrorSet, PolicyCompileError, PolicyLoadError, 
 from policy_engine.expr.values import parse_timestamp
 from policy_engine.inherit import resolve_extends
 from policy_engine.loader import discover_policies, display_path
-from policy_engine.model import PolicySpec, policy_from_document
+from policy_engine.model import DecisionSpec, PolicySpec, policy_from_document
 from policy_engine.params import ParamValue, param_value
 from policy_engine.registry import Registry
 from policy_engine.schema_store import SchemaStore
@@ -110,9 +113,10 @@ def compile_documents(documents: Iterable[SourceDocument], schemas_dir: Path, er
     merged, merge_errors = resolve_extends(specs)
     errors.extend(merge_errors)
     store = SchemaStore(schemas_dir)
+    inherited = _Inherited()
     compiled = []
     for key, spec in sorted(merged.items()):
-        policy = _compile_policy(spec, _chain(key, specs), store, errors)
+        policy = _compile_policy(spec, _chain(key, specs), store, errors, inherited)
         if policy is not None:
             compiled.append(policy)
     registry, register_errors = Registry.build(compiled)
@@ -173,7 +177,11 @@ def _chain(key: tuple[str, str], specs: Mapping[tuple[str, str], PolicySpec]) ->
 
 
 def _compile_policy(
-    spec: PolicySpec, chain: list[SourceDocument], store: SchemaStore, errors: ErrorSet
+    spec: PolicySpec,
+    chain: list[SourceDocument],
+    store: SchemaStore,
+    errors: ErrorSet,
+    inherited: _Inherited | None = None,
 ) -> CompiledPolicy | None:
     count = len(errors.errors)
     try:
@@ -198,6 +206,12 @@ def _compile_policy(
     used: set[str] = set()
     schema_names: set[str] = set()
     for name, decision_spec in spec.decisions.items():
+        found = inherited.find(decision_spec, params, tz) if inherited is not None else None
+        if found is not None:
+            decisions[name] = replace(found.decision, version=spec.version)
+            used |= found.params
+            schema_names.update(found.decision.schema_files)
+            continue
         compiler = DecisionCompiler(spec, decision_spec, params, store, tz)
         compiled = compiler.compile()
         errors.extend(compiler.errors)
@@ -205,6 +219,8 @@ def _compile_policy(
         if compiled is not None:
             decisions[name] = compiled
             schema_names.update(compiled.schema_files)
+            if inherited is not None and not compiler.errors:
+                inherited.keep(decision_spec, params, tz, compiled, compiler.usage.params)
     for name in sorted(set(params) - used):
         where = spec.params[name].where
         errors.add(
@@ -234,6 +250,77 @@ def _compile_policy(
         sources=sources,
         path=spec.doc.path,
     )
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A decision compiled without errors or warnings, and what its compiling read that versions change."""
+
+    spec: DecisionSpec
+    tz: ZoneInfo
+    params: frozenset[str]
+    """The params it reads (``params.x``)."""
+    values: tuple[ParamValue, ...]
+    """Their values and types, in the order of ``sorted(params)``."""
+    decision: CompiledDecision
+
+
+class _Inherited:
+    """Decisions compiled once per load and reused by the versions that inherit them unchanged.
+
+    A version that ``extends`` another keeps the base's decision spec, the very object, for every decision
+    it does not change (inherit.py). Compiling it again reads only that spec, the schemas it names (the
+    same files: the same program), the time zone, and the params it uses; when all of these are the same,
+    the result is the same except for the version it is labelled with. So it is reused: the version is
+    replaced, the generated functions are shared (their code is labelled with the version compiled first,
+    which only Python tracebacks show). A decision whose compiling gave any error or warning is never
+    reused. Renamed copies of a program have their own specs, so nothing is reused across programs.
+    """
+
+    def __init__(self) -> None:
+        self._by_spec: dict[int, list[_Compiled]] = {}
+
+    def find(self, spec: DecisionSpec, params: Mapping[str, ParamValue], tz: ZoneInfo) -> _Compiled | None:
+        """The decision compiled from this very spec with the same time zone and values of its params."""
+        for found in self._by_spec.get(id(spec), ()):
+            if found.spec is not spec or found.tz is not tz:
+                continue
+            names = sorted(found.params)
+            if all(
+                n in params and _same_param(params[n], v) for n, v in zip(names, found.values, strict=True)
+            ):
+                return found
+        return None
+
+    def keep(
+        self,
+        spec: DecisionSpec,
+        params: Mapping[str, ParamValue],
+        tz: ZoneInfo,
+        decision: CompiledDecision,
+        used: set[str],
+    ) -> None:
+        """Remember a decision compiled without errors or warnings."""
+        names = sorted(used)
+        values = tuple(params[n] for n in names)
+        self._by_spec.setdefault(id(spec), []).append(_Compiled(spec, tz, frozenset(used), values, decision))
+
+
+def _same_param(a: ParamValue, b: ParamValue) -> bool:
+    return a.type == b.type and _same_value(a.value, b.value)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal and written the same: ``Decimal("1.0")`` and ``Decimal("1.00")`` render differently."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Decimal):
+        return bool(a.as_tuple() == b.as_tuple())
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
+    return bool(a == b)
 
 
 def _timestamp(spec: PolicySpec, name: str, errors: ErrorSet) -> datetime | None:
