@@ -7,6 +7,7 @@ whose second version changes the time zone, the way a used param is written, or 
 from __future__ import annotations
 
 import shutil
+from dataclasses import fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 
 from policy_engine import CompiledPolicy, Registry, check_policies
 from policy_engine import compiler as compiler_module
+from policy_engine.compiled import GeneratedCode
 from policy_engine.errors import ErrorSet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,28 +37,23 @@ def _policies(registry: Registry) -> dict[tuple[str, str], CompiledPolicy]:
     return {(p, w.policy.version): w.policy for p, v in registry.programs.items() for w in v.windows}
 
 
+def _comparable(value: Any) -> Any:
+    """A field of a compiled decision as two separate loads can compare it."""
+    if isinstance(value, GeneratedCode):
+        return (value.source, value.origins)  # the function objects differ from load to load
+    if hasattr(value, "iter_errors"):
+        return value.schema  # a jsonschema validator
+    if callable(value):
+        return type(value)  # generated input checks and coercers: compared through their schemas
+    return value
+
+
 def _shape(policy: CompiledPolicy) -> dict[str, Any]:
-    """Everything of each decision but its generated function objects."""
-    out = {}
-    for name, d in policy.decisions.items():
-        out[name] = (
-            d.program,
-            d.version,
-            d.title,
-            d.as_of,
-            d.hit,
-            d.rules,
-            d.otherwise_location,
-            d.input_schema,
-            d.output_schema,
-            d.schema_files,
-            d.trace_texts,
-            d.plain.source,
-            d.plain.origins,
-            d.traced.source,
-            d.traced.origins,
-        )
-    return out
+    """Every field of each decision, comparable across loads (all fields, so a new one is covered too)."""
+    return {
+        name: {f.name: _comparable(getattr(d, f.name)) for f in fields(d)}
+        for name, d in policy.decisions.items()
+    }
 
 
 def _shared(registry: Registry) -> set[tuple[str, str, str]]:
