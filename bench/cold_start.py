@@ -26,7 +26,7 @@ from typing import Any
 
 from common import POLICIES, SCHEMAS, fmt
 
-SCALES = ((1, 3), (10, 2), (100, 1))  # (copies of each program, fresh-process runs)
+SCALES = ((1, 7), (10, 3), (100, 1))  # (copies of each program, fresh-process runs: medians)
 TARGET_MS_PER_100_RULES = 50.0
 
 _PROBE = """
