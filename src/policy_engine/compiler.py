@@ -234,8 +234,10 @@ def _compile_policy(
     if len(errors.errors) > count or start is None:
         return None
     sources = {doc.path: doc.text for doc in chain}
-    schema_texts = store.texts()
-    sources.update({f"schemas/{n}": schema_texts[n] for n in sorted(schema_names) if n in schema_texts})
+    for name in sorted(schema_names):  # only the schemas this version uses: not every schema loaded so far
+        text = store.text(name)
+        if text is not None:
+            sources[f"schemas/{name}"] = text
     return CompiledPolicy(
         program=spec.program,
         version=spec.version,

@@ -117,6 +117,11 @@ class SchemaStore:
         """Every schema loaded so far, by name."""
         return {name: s.text for name, s in self._cache.items() if isinstance(s, LoadedSchema)}
 
+    def text(self, name: str) -> str | None:
+        """The text of one schema loaded so far (``<program>/<file>``), else None."""
+        loaded = self._cache.get(name)
+        return loaded.text if isinstance(loaded, LoadedSchema) else None
+
 
 def _compile(text: str, path: Path, name: str) -> _Compiled | str:
     """A schema text checked and compiled, or a message saying why it cannot be used."""
