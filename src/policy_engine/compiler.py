@@ -62,8 +62,8 @@ def _no_cycle_collection() -> Iterator[None]:
 
     A load allocates many objects that all stay alive (the registry), and each full collection walks all of
     them again, so with it on the load grows faster than the policies (100 copies of the bundled policies:
-    15.6 s against 10.4 s). Reference counting still frees everything that is not in a cycle; the collector
-    resumes after (if it was on).
+    15.6 s against 10.4 s when measured). Reference counting still frees everything that is not in a cycle.
+    The collector resumes after (if it was on); its next collection walks what the load made once.
     """
     enabled = gc.isenabled()
     gc.disable()
