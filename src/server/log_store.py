@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -140,11 +140,11 @@ class DecisionLog(Protocol):
 
 _Waiting = tuple[Sequence[DecisionRecord], "asyncio.Future[None]"]
 
-_CHECKPOINT_ROWS = 5000
-"""Rows committed by a process between its checkpoints (~3,000 WAL pages of 4 kB).
+_CHECKPOINT_ROWS = 2000
+"""Rows committed by a process between its checkpoints (~1,300 WAL pages of 4 kB)."""
 
-A checkpoint holds up commits for as long as it copies and syncs (~25 ms for 5,000 rows here): fewer and
-longer pauses touch fewer requests than SQLite's default of one per 1,000 pages."""
+_WAL_RESTART_PAGES = 10_000
+"""WAL size (4 kB pages, ~40 MB) at which a checkpoint makes SQLite start the WAL afresh."""
 
 _ROWS_PER_INSERT = 256
 """Rows per INSERT statement (8 parameters each; SQLite allows 32,766 parameters per statement)."""
@@ -160,18 +160,18 @@ class SQLiteDecisionLog:
     """The decision log in one SQLite file, WAL mode, with group commit.
 
     Requests append their records to a list on the event loop and wait; one flush at a time commits the
-    whole list in one transaction, and while a commit is under way the next group gathers. With
-    ``synchronous=NORMAL`` a commit writes the WAL without waiting for the disk, ~0.2 ms for a group of 32
-    decisions, so the flush commits on the event loop itself when the write lock is free: no thread hand-off,
-    no wait for the GIL. When another process (or this one's checkpoint) holds the lock, and always with
-    ``synchronous=FULL`` (an fsync per commit), the group goes to a single writer thread instead, which waits
-    for the lock without holding up the event loop.
+    whole list in one transaction, and while a commit is under way the next group gathers.
 
-    Worker processes that share the file take turns through an ``flock`` on a lock file beside it, so a
-    waiting writer is woken the moment the lock is free (SQLite's own busy handler would poll with growing
-    sleeps). SQLite's automatic checkpoint would run inside whichever commit crosses its threshold, on the
-    event loop; it is off, and the writer thread checkpoints every ``_CHECKPOINT_ROWS`` rows under the write
-    lock instead (with no write under way, the checkpoint copies the whole WAL, so SQLite starts it afresh).
+    With ``synchronous=NORMAL`` a commit writes the WAL without waiting for the disk (~0.1 ms for a group),
+    so the flush commits on the event loop itself: no thread hand-off, no wait for the GIL. Worker processes
+    that share the file take turns through an ``flock`` on a lock file beside it; when another one holds it,
+    the flush lets the event loop run and tries again after 0.1, 0.2, … at most 2 ms (a commit holds the
+    lock ~0.1 ms). With ``synchronous=FULL`` (an fsync per commit) the group goes to a single writer thread,
+    which waits for the lock without holding up the event loop.
+
+    SQLite's automatic checkpoint would run inside whichever commit crosses its threshold (1,000 pages,
+    ~8 ms of copying and fsyncs on the event loop); it is off, and a checkpoint thread copies the WAL every
+    ``_CHECKPOINT_ROWS`` rows beside the commits instead (see :meth:`_checkpoint`).
     """
 
     def __init__(self, path: Path, *, sync: str = "normal", max_pages: int = 0) -> None:
@@ -188,6 +188,10 @@ class SQLiteDecisionLog:
         """Held with the flock: one transaction (or checkpoint) at a time within this process too."""
         self._commit_inline = sync == "normal"
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="decision-log-writer")
+        self._checkpoints = self._connect()
+        self._checkpoint_lock = open(path.with_name(path.name + ".checkpoint-lock"), "a+b")  # noqa: SIM115
+        self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="decision-log-checkpoint")
+        self._checkpoint_due: Future[None] | None = None
         self._waiting: list[_Waiting] = []
         self._sources_lock = threading.Lock()
         self._known_sources: dict[str, tuple[str, str, str, str]] = {}
@@ -224,7 +228,12 @@ class SQLiteDecisionLog:
             rows = [r for records, _ in group for r in records]
             error: BaseException | None = None
             try:
-                if not (self._commit_inline and self._write_if_free(rows)):
+                if self._commit_inline:
+                    pause = 0.0
+                    while not self._write_if_free(rows):
+                        await asyncio.sleep(pause)
+                        pause = min(pause * 2 or 0.0001, 0.002)
+                else:
                     await loop.run_in_executor(self._executor, self._write, rows)
             except BaseException as exc:  # every waiting request must hear of it
                 error = (
@@ -240,9 +249,11 @@ class SQLiteDecisionLog:
                 else:
                     future.set_exception(error)
             self._rows_since_checkpoint += len(rows)
-            if self._rows_since_checkpoint >= _CHECKPOINT_ROWS:
+            if self._rows_since_checkpoint >= _CHECKPOINT_ROWS and (
+                self._checkpoint_due is None or self._checkpoint_due.done()
+            ):
                 self._rows_since_checkpoint = 0
-                self._executor.submit(self._checkpoint)
+                self._checkpoint_due = self._checkpointer.submit(self._checkpoint)
 
     def append_sync(self, records: Sequence[DecisionRecord]) -> None:
         """``append`` for callers outside an event loop (tools and tests)."""
@@ -287,8 +298,8 @@ class SQLiteDecisionLog:
             conn.execute("BEGIN IMMEDIATE")
             if unsaved:
                 conn.executemany("INSERT OR IGNORE INTO policy_sources VALUES (?, ?, ?, ?)", unsaved)
-            # One statement per 256 rows, not one per row: a writer thread takes the GIL back once per
-            # statement (each wait for it can cost the event loop a switch interval).
+            # One statement per 256 rows, not one per row: fewer calls into SQLite, and on the writer
+            # thread fewer waits to take the GIL back.
             for start in range(0, len(rows), _ROWS_PER_INSERT):
                 chunk = rows[start : start + _ROWS_PER_INSERT]
                 conn.execute(_insert(len(chunk)), [value for row in chunk for value in row])
@@ -303,15 +314,31 @@ class SQLiteDecisionLog:
         self.commits += 1
 
     def _checkpoint(self) -> None:
-        """Copy the WAL into the database file (writer thread, write lock held; on failure, next time)."""
-        with self._writing:
-            fcntl.flock(self._write_lock, fcntl.LOCK_EX)
-            try:
-                self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:
+        """Copy the WAL into the database file (checkpoint thread; on failure, next time).
+
+        One process at a time. The copy runs beside the commits, which go on appending to the WAL. Once
+        the WAL holds ``_WAL_RESTART_PAGES``, a second pass holds the write lock, copies the few pages
+        committed meanwhile and so leaves the WAL complete, which lets SQLite start it afresh: commits wait
+        for that pass only (~6 ms, two fsyncs), not for the whole copy.
+        """
+        try:
+            fcntl.flock(self._checkpoint_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another process is checkpointing
+        try:
+            _, wal_pages, _ = self._checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if wal_pages < _WAL_RESTART_PAGES:
                 return
-            finally:
-                fcntl.flock(self._write_lock, fcntl.LOCK_UN)
+            with self._writing:
+                fcntl.flock(self._write_lock, fcntl.LOCK_EX)
+                try:
+                    self._checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    fcntl.flock(self._write_lock, fcntl.LOCK_UN)
+        except sqlite3.Error:
+            return
+        finally:
+            fcntl.flock(self._checkpoint_lock, fcntl.LOCK_UN)
 
     def get(self, decision_id: str) -> DecisionRecord | None:
         """One record by id."""
@@ -373,6 +400,9 @@ class SQLiteDecisionLog:
     def close(self) -> None:
         """Finish the commit under way, stop the writer, close the connections."""
         self._executor.shutdown(wait=True)
+        self._checkpointer.shutdown(wait=True)
+        self._checkpoints.close()
+        self._checkpoint_lock.close()
         with self._reader_lock:
             self._reader.close()
         self._writer.close()
