@@ -223,6 +223,7 @@ class SQLiteDecisionLog:
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
+        await asyncio.sleep(0)  # one more turn of the loop: the requests read meanwhile join the group
         while self._waiting:
             group, self._waiting = self._waiting, []
             rows = [r for records, _ in group for r in records]
@@ -295,15 +296,18 @@ class SQLiteDecisionLog:
                     for d in {r.digest for r in rows} - self._saved_sources
                     if d in self._known_sources
                 ]
-            conn.execute("BEGIN IMMEDIATE")
-            if unsaved:
-                conn.executemany("INSERT OR IGNORE INTO policy_sources VALUES (?, ?, ?, ?)", unsaved)
-            # One statement per 256 rows, not one per row: fewer calls into SQLite, and on the writer
-            # thread fewer waits to take the GIL back.
-            for start in range(0, len(rows), _ROWS_PER_INSERT):
-                chunk = rows[start : start + _ROWS_PER_INSERT]
-                conn.execute(_insert(len(chunk)), [value for row in chunk for value in row])
-            conn.execute("COMMIT")
+            if not unsaved and len(rows) <= _ROWS_PER_INSERT:  # one statement: its own transaction
+                conn.execute(_insert(len(rows)), [value for row in rows for value in row])
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+                if unsaved:
+                    conn.executemany("INSERT OR IGNORE INTO policy_sources VALUES (?, ?, ?, ?)", unsaved)
+                # One statement per 256 rows, not one per row: fewer calls into SQLite, and on the writer
+                # thread fewer waits to take the GIL back.
+                for start in range(0, len(rows), _ROWS_PER_INSERT):
+                    chunk = rows[start : start + _ROWS_PER_INSERT]
+                    conn.execute(_insert(len(chunk)), [value for row in chunk for value in row])
+                conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
