@@ -43,7 +43,7 @@ MASK = "***"
 _ENCODER = msgspec.json.Encoder()
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """One evaluated request, before logging: the answer and the record to commit."""
 
@@ -77,18 +77,21 @@ class DecisionService:
         """Evaluate one request; raises the engine's errors."""
         decision_id = new_decision_id()
         answer = {"decision_id": decision_id, **decide(registry, request).to_json()}
+        at = request.at
+        recorded_at = at.astimezone(UTC).isoformat(timespec="microseconds")
         stored_request = {
             "program": request.program,
             "decision": request.decision,
             "version": request.version,
-            "at": request.at.isoformat(),
+            # the default ``at`` (the time received, in UTC) is written as recorded_at already is
+            "at": recorded_at if at.tzinfo is UTC and at.microsecond else at.isoformat(),
             "explain": request.explain,
             "input": self._masked(request.input),
         }
         body = _ENCODER.encode(answer)
         record = DecisionRecord(
             decision_id,
-            request.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            recorded_at,
             answer["program"],
             answer["version"],
             answer["decision"],
