@@ -1,7 +1,8 @@
 """(c) HTTP: ``policy serve`` (/v1/decide, decision log on) against a bare Litestar echo, under wrk.
 
-For 1 and 2 uvicorn workers: start ``policy serve --workers N --db <temp>/decisions.db`` and
-``bench/echo_app.py --workers N`` (same uvicorn settings), warm both up, then alternate wrk runs
+For 1 and 2 workers: start ``policy serve --workers N --db <temp>/decisions.db`` and
+``bench/echo_app.py --workers N`` (the same ASGI server and settings, through ``server.run.serve_factory``:
+granian by default), warm both up, then alternate wrk runs
 (``-t1 -c32 -d10s`` on loopback, ``bench/post.lua`` POSTing 64 different claim bodies from the
 reference corpus) against the echo and /v1/decide, ``ROUNDS`` times each, and keep the medians.
 wrk shares the two cores with the servers, and with two workers uvicorn sometimes leaves one worker
