@@ -8,6 +8,7 @@ Several worker processes may open the same file: SQLite's WAL mode and its lock 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import functools
 import json
@@ -259,7 +260,8 @@ class SQLiteDecisionLog:
                 self._checkpoint_due is None or self._checkpoint_due.done()
             ):
                 self._rows_since_checkpoint = 0
-                self._checkpoint_due = self._checkpointer.submit(self._checkpoint)
+                with contextlib.suppress(RuntimeError):  # closing: the last connection checkpoints
+                    self._checkpoint_due = self._checkpointer.submit(self._checkpoint)
 
     def append_sync(self, records: Sequence[DecisionRecord]) -> None:
         """``append`` for callers outside an event loop (tools and tests)."""
