@@ -141,8 +141,11 @@ class DecisionLog(Protocol):
 
 _Waiting = tuple[Sequence[DecisionRecord], "asyncio.Future[None]"]
 
-_CHECKPOINT_ROWS = 2000
-"""Rows committed by a process between its checkpoints (~1,300 WAL pages of 4 kB)."""
+_CHECKPOINT_ROWS = 10_000
+"""Rows committed by a process between its checkpoints (~6,500 WAL pages of 4 kB, ~26 MB).
+
+A page committed several times between two checkpoints is copied once: under wrk on one worker this
+measured 110 against 116 µs of CPU per decision with checkpoints every 2,000 rows."""
 
 _WAL_RESTART_PAGES = 25_000
 """WAL size (4 kB pages, ~100 MB) at which a checkpoint makes SQLite start the WAL afresh.
@@ -330,7 +333,7 @@ class SQLiteDecisionLog:
         One process at a time. The copy runs beside the commits, which go on appending to the WAL. Once
         the WAL holds ``_WAL_RESTART_PAGES``, a second pass holds the write lock, copies the few pages
         committed meanwhile and so leaves the WAL complete, which lets SQLite start it afresh: commits wait
-        for that pass only (~8 ms, two fsyncs), not for the whole copy (~15 ms at 2,000 rows).
+        for that pass only (~8 ms, two fsyncs), not for the whole copy (~15 ms per 2,000 rows).
         """
         try:
             fcntl.flock(self._checkpoint_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
