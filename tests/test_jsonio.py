@@ -74,16 +74,7 @@ def test_plain_path_reads_as_the_careful_path_or_declines(text: str) -> None:
     if plain is _NOT_PLAIN:
         return
     assert not isinstance(careful, InputError), f"plain path accepted {text!r}: {careful}"
-    assert plain == careful
-    assert _types(plain) == _types(careful)
-
-
-def _types(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _types(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_types(v) for v in value]
-    return type(value).__name__
+    assert repr(plain) == repr(careful)  # repr: Decimal("1.50") is not Decimal("1.5"), 1 is not True
 
 
 @pytest.mark.parametrize(
@@ -98,6 +89,8 @@ def _types(value: Any) -> Any:
         b'{"a":NaN}',
         b'{"a":"\\ud800"}',
         b"[" * 65 + b"]" * 65,
+        b'{"a": 1e5000000000000000000}',
+        b'{"a": -1e-5000000000000000000}',
     ],
 )
 def test_bodies_the_plain_path_must_leave_to_the_careful_one(body: bytes) -> None:

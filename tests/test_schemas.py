@@ -199,6 +199,7 @@ def test_load_schema_keeps_decimals_and_ints(tmp_path: Path) -> None:
         ('{"type": ', "invalid JSON at line 1"),
         ('{"maximum": NaN}', "NaN is not JSON"),
         ("[1, 2]", "must hold a JSON object"),
+        ('{"maximum": 1e5000000000000000000}', "exponent too large"),
     ],
 )
 def test_load_schema_rejects_bad_files(tmp_path: Path, text: str, words: str) -> None:

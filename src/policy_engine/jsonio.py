@@ -45,7 +45,10 @@ def object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _number(text: str) -> Decimal:
     if len(text) > MAX_NUMBER_CHARS:
         raise _Reject(f"number with more than {MAX_NUMBER_CHARS} characters")
-    value = Decimal(text)
+    try:
+        value = Decimal(text)
+    except ArithmeticError:  # an exponent beyond what Decimal holds (1e5000000000000000000)
+        raise _Reject(f"number with more than {MAX_NUMBER_CHARS} digits when written out: {text}") from None
     exponent = value.as_tuple().exponent
     if value.adjusted() >= MAX_NUMBER_CHARS or (isinstance(exponent, int) and exponent < -MAX_NUMBER_CHARS):
         # 1e400 is short to write but is the 401-digit number the limit above refuses.

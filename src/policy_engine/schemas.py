@@ -180,6 +180,8 @@ def parse_schema(text: str, path: Path | None) -> dict[str, Any]:
         ) from None
     except ValueError as exc:
         raise SchemaFileError(path, f"invalid JSON: {exc}") from None
+    except ArithmeticError:  # Decimal cannot hold the number (an exponent of 10^18 or more)
+        raise SchemaFileError(path, "invalid JSON: a number with an exponent too large to hold") from None
     if not isinstance(data, dict):
         raise SchemaFileError(path, "a schema file must hold a JSON object")
     return data

@@ -577,7 +577,8 @@ def test_common_timestamp_form_is_read_as_the_pattern_says(base: str, edits: lis
     text = base
     for position, replacement in edits:
         text = text[:position] + replacement + text[position + 1 :]
-    assert _common_timestamp(text) == _canonical_by_pattern(text), text
+    got, want = _common_timestamp(text), _canonical_by_pattern(text)
+    assert repr(got) == repr(want), text  # repr: the same instant with the same offset, not only equal
 
 
 @pytest.mark.parametrize(
@@ -587,3 +588,11 @@ def test_money_input_is_is_money_then_two_places(value: object) -> None:
     expected = Decimal(value).quantize(Decimal("0.01")) if is_money(value) else None  # type: ignore[arg-type]
     got = money_input(value)
     assert got == expected and str(got) == str(expected)
+
+
+def test_a_zone_s_repeated_hour_shows_each_instant_with_its_own_offset() -> None:
+    new_york = ZoneInfo("America/New_York")
+    first = datetime(2021, 11, 7, 1, 30, tzinfo=new_york)
+    second = first.replace(fold=1)  # equal to first (same wall time, same zone), one hour later
+    assert format_timestamp(first, new_york) == "2021-11-07T01:30:00-04:00"
+    assert format_timestamp(second, new_york) == "2021-11-07T01:30:00-05:00"

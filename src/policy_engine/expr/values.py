@@ -384,15 +384,18 @@ def format_timestamp(dt: datetime, tz: ZoneInfo) -> str:
     Raises:
         ValueError: When ``dt`` is naive.
     """
+    if type(dt.tzinfo) is not timezone:  # a zone's repeated hour: equal datetimes, different instants
+        _require_aware(dt)
+        return dt.astimezone(tz).isoformat(timespec="seconds")
     key = (dt, tz)
     text = _FORMATTED_TIMESTAMPS.get(key)
     if text is None:
-        _require_aware(dt)
         text = remember(_FORMATTED_TIMESTAMPS, key, dt.astimezone(tz).isoformat(timespec="seconds"))
     return text
 
 
-# Equal instants show as the same text in a zone (seconds only), so the text is cached by instant and zone.
+# Equal instants show as the same text in a zone (seconds only), so the text is cached by instant and zone,
+# for fixed offsets only (all parsed timestamps and day starts): there, equal means the same instant.
 _FORMATTED_TIMESTAMPS: dict[tuple[datetime, ZoneInfo], str] = bounded_cache()
 
 
