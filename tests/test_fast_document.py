@@ -171,24 +171,33 @@ def _slots(data: Any) -> list[tuple[Any, Any]]:
     return found
 
 
+def _mutate(data: st.DataObject, doc: Any) -> None:
+    """Replace, remove or add one value somewhere in ``doc`` (a no-op when it holds nothing)."""
+    slots = _slots(doc)
+    if not slots:
+        return
+    container, key = data.draw(st.sampled_from(slots))
+    action = data.draw(st.sampled_from(["replace", "replace", "remove", "add"]))
+    if action == "replace":
+        container[key] = data.draw(_VALUES)
+    elif action == "remove":
+        del container[key]
+    else:
+        target = container[key]
+        if isinstance(target, dict):
+            target[data.draw(_KEYS)] = data.draw(_VALUES)
+        elif isinstance(target, list):
+            target.append(data.draw(_VALUES))
+        elif isinstance(container, dict):
+            container[data.draw(_KEYS)] = data.draw(_VALUES)
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_policies_get_the_same_answer_and_the_same_errors(data: st.DataObject) -> None:
     doc = copy.deepcopy(data.draw(st.sampled_from(_BASES)))
     for _ in range(data.draw(st.integers(1, 3))):
-        slots = _slots(doc)
-        container, key = data.draw(st.sampled_from(slots))
-        action = data.draw(st.sampled_from(["replace", "replace", "remove", "add"]))
-        if action == "replace":
-            container[key] = data.draw(_VALUES)
-        elif action == "remove":
-            del container[key]
-        else:
-            target = container[key]
-            if isinstance(target, dict):
-                target[data.draw(_KEYS)] = data.draw(_VALUES)
-            elif isinstance(target, list):
-                target.append(data.draw(_VALUES))
+        _mutate(data, doc)
     event("valid" if _agree(POLICY, doc) else "invalid")
     document = SourceDocument(path="p.yaml", text="", data=doc)
     assert validate_policy(document) == _validate_document(document, SLOW_POLICY)
@@ -286,16 +295,7 @@ def test_every_decision_schema_has_a_fast_check_that_agrees_on_the_table_values(
 def test_mutated_decision_values_get_the_same_answer(data: st.DataObject) -> None:
     path = data.draw(st.sampled_from(DECISION_SCHEMAS))
     value = copy.deepcopy(data.draw(st.sampled_from(_inputs(path))))
-    slots = _slots(value)
-    if slots:
-        container, key = data.draw(st.sampled_from(slots))
-        action = data.draw(st.sampled_from(["replace", "replace", "remove", "add"]))
-        if action == "replace":
-            container[key] = data.draw(_VALUES)
-        elif action == "remove":
-            del container[key]
-        elif isinstance(container, dict):
-            container[data.draw(_KEYS)] = data.draw(_VALUES)
+    _mutate(data, value)
     event("valid" if _agree(DECISION_CHECKERS[path], value) else "invalid")
 
 

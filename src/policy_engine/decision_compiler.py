@@ -372,9 +372,8 @@ class DecisionCompiler(BranchCompiler):
         namespace, formatters = runtime_namespace(self.tz, outputs.types, self.pool.values, self.params)
         plain_code = DecisionCode(**{**code.__dict__, "formatters": formatters})
         label = f"<policy {self.policy.program} {self.policy.version} {self.spec.name}>"
-        folder = Folder(namespace)
-        source, origins = generate_source(plain_code, folder=folder)
-        namespace.update(folder.extra)
+        source, origins = generate_source(plain_code, folder=Folder(namespace, self.pool))
+        namespace.update(self.pool.values)  # with the constants folding added
         plain = GeneratedCode(
             build_function(source, plain_code.name, namespace, label), source, label, tuple(origins)
         )

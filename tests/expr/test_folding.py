@@ -21,6 +21,7 @@ from policy_engine import (
     load_registry,
 )
 from policy_engine.expr.folding import UNKNOWN, Folder
+from policy_engine.expr.scope import ConstantPool
 from policy_engine.policy_tests import case_request_time, load_test_cases
 
 
@@ -61,8 +62,13 @@ def test_traced_function_is_not_folded(registry: Registry) -> None:
 
 
 def test_folder_leaves_what_raises_or_varies_to_run_time() -> None:
-    namespace = {"_k0": Decimal("1"), "_k1": Decimal("0"), "p_limit": Decimal("5")}
-    folder = Folder(namespace)
+    pool = ConstantPool()
+    namespace = {
+        pool.add(Decimal("1")): Decimal("1"),
+        pool.add(Decimal("0")): Decimal("0"),
+        "p_limit": Decimal("5"),
+    }
+    folder = Folder(namespace, pool)
     assert folder.value("(_k0 / _k1)", {}) is UNKNOWN  # raises at load: raises again, located, per call
     assert folder.value("(i_order['amount'] + _k0)", {}) is UNKNOWN
     assert folder.value("[_k0, _k1]", {}) is UNKNOWN  # mutable: a fresh list per call
@@ -71,8 +77,9 @@ def test_folder_leaves_what_raises_or_varies_to_run_time() -> None:
     assert folder.value("(r_a + p_limit)", {"r_a": Decimal("2")}) == Decimal("7")
     assert folder.value("(p_limit if True else _k0)", {}) == Decimal("5")
     assert folder.value("os.system('x')", {}) is UNKNOWN  # only the module's own names
-    assert folder.literal(Decimal("7")) == folder.literal(Decimal("7")) == "_c0"
-    assert folder.extra == {"_c0": Decimal("7")}
+    assert folder.literal(Decimal("7")) == folder.literal(Decimal("7")) == "_k2"
+    assert folder.literal(Decimal("1")) == "_k0"  # a folded value equal to a constant reuses it
+    assert pool.values == {"_k0": Decimal("1"), "_k1": Decimal("0"), "_k2": Decimal("7")}
 
 
 def test_folded_and_traced_paths_answer_alike_on_every_bundled_case(

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from policy_engine.expr.scope import ConstantPool
+
 __all__ = ("UNKNOWN", "Folder")
 
 UNKNOWN: Any = object()
@@ -29,11 +31,10 @@ _NOT_FOLDED = ("**", ":=", " for ", "lambda")
 class Folder:
     """Evaluates constant code against the generated module's globals."""
 
-    def __init__(self, namespace: Mapping[str, Any]) -> None:
+    def __init__(self, namespace: Mapping[str, Any], pool: ConstantPool) -> None:
         self.namespace = namespace
-        self.extra: dict[str, Any] = {}
-        """New globals holding folded values, to add to the module's namespace."""
-        self._names: dict[tuple[str, str], str] = {}
+        self.pool = pool
+        """The decision's constants: a folded value joins them (its globals are added after generation)."""
         self._memo: dict[str, Any] = {}
         self._globals = dict(namespace)
 
@@ -70,16 +71,10 @@ class Folder:
         return value
 
     def literal(self, value: Any) -> str:
-        """Code for a folded value: a literal for text, numbers and flags, else a new global."""
+        """Code for a folded value: a literal for text, numbers and flags, else a constant of the pool."""
         if value is None or isinstance(value, str | bool) or type(value) is int:
             return repr(value)
-        key = (type(value).__name__, repr(value))
-        name = self._names.get(key)
-        if name is None:
-            name = f"_c{len(self._names)}"
-            self._names[key] = name
-            self.extra[name] = value
-        return name
+        return self.pool.add(value)
 
     def formatted(self, formatter: str, value: Any, field: str) -> str | None:
         """The literal JSON text of a folded output value, or None when formatting it raises."""
