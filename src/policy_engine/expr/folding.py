@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from types import CodeType
 from typing import Any
 
 from policy_engine.expr.scope import ConstantPool
@@ -19,6 +20,7 @@ __all__ = ("UNKNOWN", "Folder")
 UNKNOWN: Any = object()
 """Marks a local whose value is only known at run time."""
 _UNSEEN: Any = object()
+_NEVER: Any = object()
 
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -36,6 +38,8 @@ class Folder:
         self.pool = pool
         """The decision's constants: a folded value joins them (its globals are added after generation)."""
         self._memo: dict[str, Any] = {}
+        self._parts: dict[str, Any] = {}
+        """Code text → its compiled form and the locals it names (paths repeat the same code)."""
         self._globals = dict(namespace)
 
     def value(self, code: str, known: Mapping[str, Any]) -> Any:
@@ -45,25 +49,41 @@ class Folder:
         memo = self._memo.get(code, _UNSEEN)
         if memo is not _UNSEEN:
             return memo
-        if any(marker in code for marker in _NOT_FOLDED):
+        parts = self._parts.get(code)
+        if parts is None:
+            parts = self._parts[code] = self._compile(code)
+        if parts is _NEVER:
             return self._remember(code, UNKNOWN)
+        compiled, local_names = parts
         scope: dict[str, Any] = {}
-        for name in _NAME.findall(_STRING.sub("''", code)):
-            if name in _KEYWORDS or name in scope:
-                continue
+        for name in local_names:
             local = known.get(name, UNKNOWN)
-            if local is not UNKNOWN:
-                scope[name] = local
-            elif not (_GLOBALS.fullmatch(name) and name in self.namespace):
+            if local is UNKNOWN:
                 # A let or result may be known on another path; anything else never is.
                 return UNKNOWN if name[:2] in ("l_", "r_") else self._remember(code, UNKNOWN)
+            scope[name] = local
         try:
-            value = eval(code, self._globals, scope)  # generated code over constants only
+            value = eval(compiled, self._globals, scope)  # generated code over constants only
         except Exception:  # it raises again at run time, where the rule is named
             value = UNKNOWN
         if isinstance(value, list | dict | set):
             value = UNKNOWN  # a fresh one per call: callers may change what they get
         return value if scope else self._remember(code, value)
+
+    def _compile(self, code: str) -> tuple[CodeType, tuple[str, ...]] | Any:
+        """The code compiled once, and the locals it names; ``_NEVER`` when it can never be folded."""
+        if any(marker in code for marker in _NOT_FOLDED):
+            return _NEVER
+        names = dict.fromkeys(_NAME.findall(_STRING.sub("''", code)))
+        local_names = tuple(
+            name
+            for name in names
+            if name not in _KEYWORDS and not (_GLOBALS.fullmatch(name) and name in self.namespace)
+        )
+        try:
+            return compile(code, "<folded at load>", "eval"), local_names
+        except SyntaxError:  # pragma: no cover - generated code always compiles
+            return _NEVER
 
     def _remember(self, code: str, value: Any) -> Any:
         # Code naming no local has one value (or none) whatever the path: worked out once per decision.
