@@ -38,8 +38,9 @@ class Folder:
         self.pool = pool
         """The decision's constants: a folded value joins them (its globals are added after generation)."""
         self._memo: dict[str, Any] = {}
-        self._parts: dict[str, Any] = {}
-        """Code text → its compiled form and the locals it names (paths repeat the same code)."""
+        self._locals: dict[str, Any] = {}
+        """Code text → the lets and results it names (paths repeat the same code)."""
+        self._compiled: dict[str, CodeType] = {}
         self._globals = dict(namespace)
 
     def value(self, code: str, known: Mapping[str, Any]) -> Any:
@@ -49,19 +50,20 @@ class Folder:
         memo = self._memo.get(code, _UNSEEN)
         if memo is not _UNSEEN:
             return memo
-        parts = self._parts.get(code)
-        if parts is None:
-            parts = self._parts[code] = self._compile(code)
-        if parts is _NEVER:
+        local_names = self._locals.get(code)
+        if local_names is None:
+            local_names = self._locals[code] = self._local_names(code)
+        if local_names is _NEVER:
             return self._remember(code, UNKNOWN)
-        compiled, local_names = parts
         scope: dict[str, Any] = {}
         for name in local_names:
             local = known.get(name, UNKNOWN)
             if local is UNKNOWN:
-                # A let or result may be known on another path; anything else never is.
-                return UNKNOWN if name[:2] in ("l_", "r_") else self._remember(code, UNKNOWN)
+                return UNKNOWN  # a let or result known on another path, perhaps
             scope[name] = local
+        compiled = self._compiled.get(code)
+        if compiled is None:
+            compiled = self._compiled[code] = compile(code, "<folded at load>", "eval")
         try:
             value = eval(compiled, self._globals, scope)  # generated code over constants only
         except Exception:  # it raises again at run time, where the rule is named
@@ -70,20 +72,18 @@ class Folder:
             value = UNKNOWN  # a fresh one per call: callers may change what they get
         return value if scope else self._remember(code, value)
 
-    def _compile(self, code: str) -> tuple[CodeType, tuple[str, ...]] | Any:
-        """The code compiled once, and the locals it names; ``_NEVER`` when it can never be folded."""
+    def _local_names(self, code: str) -> tuple[str, ...] | Any:
+        """The lets and results ``code`` names; ``_NEVER`` when it names anything never known at load."""
         if any(marker in code for marker in _NOT_FOLDED):
             return _NEVER
-        names = dict.fromkeys(_NAME.findall(_STRING.sub("''", code)))
-        local_names = tuple(
-            name
-            for name in names
-            if name not in _KEYWORDS and not (_GLOBALS.fullmatch(name) and name in self.namespace)
-        )
-        try:
-            return compile(code, "<folded at load>", "eval"), local_names
-        except SyntaxError:  # pragma: no cover - generated code always compiles
-            return _NEVER
+        names: list[str] = []
+        for name in dict.fromkeys(_NAME.findall(_STRING.sub("''", code))):
+            if name in _KEYWORDS or (_GLOBALS.fullmatch(name) and name in self.namespace):
+                continue
+            if name[:2] not in ("l_", "r_"):
+                return _NEVER  # an input, a temporary, an accumulator …
+            names.append(name)
+        return tuple(names)
 
     def _remember(self, code: str, value: Any) -> Any:
         # Code naming no local has one value (or none) whatever the path: worked out once per decision.
