@@ -61,6 +61,10 @@ class Folder:
             if local is UNKNOWN:
                 return UNKNOWN  # a let or result known on another path, perhaps
             scope[name] = local
+        if not scope:
+            simple = self._simple(code)
+            if simple is not _UNSEEN:
+                return self._remember(code, simple)
         compiled = self._compiled.get(code)
         if compiled is None:
             compiled = self._compiled[code] = compile(code, "<folded at load>", "eval")
@@ -71,6 +75,18 @@ class Folder:
         if isinstance(value, list | dict | set):
             value = UNKNOWN  # a fresh one per call: callers may change what they get
         return value if scope else self._remember(code, value)
+
+    def _simple(self, code: str) -> Any:
+        """The value of a plain text literal or constant name without compiling it, else ``_UNSEEN``.
+
+        Most codes are these (texts of reasons and enum outputs, ``_k`` constants, params).
+        """
+        if len(code) >= 2 and code[0] == code[-1] == "'" and "\\" not in code and "'" not in code[1:-1]:
+            return code[1:-1]  # repr of a text without quotes or escapes
+        if code.isidentifier():
+            value = self._globals.get(code, _UNSEEN)
+            return UNKNOWN if isinstance(value, list | dict | set) else value
+        return _UNSEEN
 
     def _local_names(self, code: str) -> tuple[str, ...] | Any:
         """The lets and results ``code`` names; ``_NEVER`` when it names anything never known at load."""
