@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from policy_engine.expr.types import Kind, type_of_schema
-from policy_engine.expr.values import TIMESTAMP_YEARS, common_timestamp, money_input, parse_timestamp
+from policy_engine.expr.values import money_input, parse_timestamp
 
 __all__ = ("INVALID", "FastInput", "compile_fast_input")
 
@@ -263,13 +263,10 @@ def _scalar(w: _Writer, schema: Mapping[str, Any], kind: Kind, v: str, out: str,
         w.fail_if(indent + 1, f"{out} is None")
     elif fmt == "date-time":
         w.emit(indent, f"if type({v}) is str:")
-        # The common form read directly (one call, not parse_timestamp's three); any other through it.
-        w.emit(indent + 1, f"{out} = _common_timestamp({v})")
-        w.emit(indent + 1, f"if {out} is None or {out}.year not in _YEARS:")
-        w.emit(indent + 2, "try:")
-        w.emit(indent + 3, f"{out} = _parse_timestamp({v})")
-        w.emit(indent + 2, "except ValueError:")
-        w.emit(indent + 3, "return _INVALID")
+        w.emit(indent + 1, "try:")
+        w.emit(indent + 2, f"{out} = _parse_timestamp({v})")
+        w.emit(indent + 1, "except ValueError:")
+        w.emit(indent + 2, "return _INVALID")
         w.emit(indent, "else:")
         w.emit(indent + 1, f"{out} = {v}")
     elif kind is Kind.DECIMAL:
@@ -358,8 +355,6 @@ def compile_fast_input(schema: Mapping[str, Any], name: str = "input") -> FastIn
         "_CENT": _CENT,
         "_money_input": money_input,
         "_parse_timestamp": parse_timestamp,
-        "_common_timestamp": common_timestamp,
-        "_YEARS": TIMESTAMP_YEARS,
         "_multiple_of": _multiple_of,
         **w.constants,
     }

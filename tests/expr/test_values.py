@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from policy_engine.expr.values import (
     MAX_MONEY,
-    common_timestamp,
+    _common_timestamp,
     format_duration,
     format_money,
     format_timestamp,
@@ -573,11 +573,11 @@ _TIMESTAMP_CHARS = st.sampled_from([*list("0123456789-:T+Z .Wtz٣０"), "12", ""
     st.sampled_from(["2021-09-01T10:00:00+08:00", "2021-09-01T10:00:00Z", "2021-W35-3T10:00:00+08:00"]),
     st.lists(st.tuples(st.integers(0, 25), _TIMESTAMP_CHARS), max_size=3),
 )
-def testcommon_timestamp_form_is_read_as_the_pattern_says(base: str, edits: list[tuple[int, str]]) -> None:
+def test_common_timestamp_form_is_read_as_the_pattern_says(base: str, edits: list[tuple[int, str]]) -> None:
     text = base
     for position, replacement in edits:
         text = text[:position] + replacement + text[position + 1 :]
-    got, want = common_timestamp(text), _canonical_by_pattern(text)
+    got, want = _common_timestamp(text), _canonical_by_pattern(text)
     assert repr(got) == repr(want), text  # repr: the same instant with the same offset, not only equal
 
 

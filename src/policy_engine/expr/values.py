@@ -17,10 +17,8 @@ from zoneinfo import ZoneInfo
 
 __all__ = (
     "MAX_MONEY",
-    "TIMESTAMP_YEARS",
     "bounded_cache",
     "clear_caches",
-    "common_timestamp",
     "format_duration",
     "format_money",
     "format_timestamp",
@@ -64,8 +62,6 @@ _TIMESTAMP_MESSAGE = "must be an RFC 3339 timestamp such as 2021-09-01T10:00:00+
 _RANGE_MESSAGE = "must lie between 2000-01-01 and 2100-01-01"
 _FIRST_YEAR = 2000
 _END_YEAR = 2100
-TIMESTAMP_YEARS = range(_FIRST_YEAR, _END_YEAR)
-"""The years a timestamp may have, as written."""
 
 _DURATION_TEXT = re.compile(r"[0-9]+[dhms](?: ?[0-9]+[dhms])*", re.ASCII)
 _DURATION_PART = re.compile(r"([0-9]+)([dhms])", re.ASCII)
@@ -262,7 +258,7 @@ def plain_decimal(d: Decimal) -> str:
 # -- timestamps -----------------------------------------------------------------------------------
 
 
-def common_timestamp(text: str) -> datetime | None:
+def _common_timestamp(text: str) -> datetime | None:
     """``2021-09-01T10:00:00+08:00`` or ``…Z`` read in C, or None for any other form (or no timestamp).
 
     ``fromisoformat`` reads the digits and refuses anything else in their places; the separators it would
@@ -289,7 +285,7 @@ def _check_timestamp(text: object) -> datetime | str:
     """The aware datetime, or the message saying why ``text`` is not an acceptable timestamp."""
     if not isinstance(text, str):
         return _TIMESTAMP_MESSAGE
-    fast = common_timestamp(text)
+    fast = _common_timestamp(text)
     if fast is not None:
         return fast if _FIRST_YEAR <= fast.year < _END_YEAR else _RANGE_MESSAGE
     match = _TIMESTAMP_TEXT.fullmatch(text)
