@@ -106,9 +106,13 @@ def evaluate(
         values = decision.coerce(data)
     values["at"] = at
     trace: dict[Any, Any] = {}
-    code = decision.traced if explain else decision.plain
+    code = decision.plain
     try:
-        matched, result, reasons = code.function(values, trace) if explain else code.function(values)
+        if explain:  # the traced function records the conditions; the plain one answers, as without explain
+            code = decision.traced
+            code.function(values, trace)
+            code = decision.plain
+        matched, result, reasons = code.function(values)
     except Exception as exc:
         raise _evaluation_error(policy, decision, code, exc) from exc
     rule_ids = tuple(map(decision.rule_ids.__getitem__, matched))

@@ -27,7 +27,8 @@ __all__ = (
     "generate_source",
 )
 
-DecisionFunction = Callable[..., tuple[tuple[int, ...], dict[str, Any], tuple[str, ...]]]
+DecisionFunction = Callable[..., Any]
+"""The plain function returns ``(matched rule indexes, result, reasons)``; the traced one fills its trace."""
 
 
 @dataclass(frozen=True)
@@ -286,9 +287,36 @@ class _Generator:
         }[how]
         self.out.line(indent, f"a_{name} = {value} if a_{name} is _UNSET else {merged}", origin)
 
+    def trace_conditions(self) -> None:
+        """The traced function: the rules' conditions as the plain function meets them, recorded.
+
+        It answers nothing (the plain function does, on the same input): it looks at each rule in order,
+        computing the lets a condition needs, and stops at the first match unless the hit policy is
+        ``collect``.
+        """
+        state = _Locals()
+        collect = self.code.hit == "collect"
+        for rule in self.code.rules:
+            origin = rule.branch.origin
+            if rule.condition is None:
+                self.out.line(1, f"_M(tr, {rule.index}, True)", origin)
+                if not collect:
+                    self.out.line(1, "return", origin)
+                    return
+                continue
+            self.ensure_lets(rule.condition_needs, 1, state)
+            if collect:
+                self.out.line(1, self.condition(rule), origin)
+            else:
+                self.out.line(1, f"if {self.condition(rule)}:", origin)
+                self.out.line(2, "return", origin)
+        self.out.line(1, "return")
+
     def generate(self) -> tuple[str, list[Origin | None]]:
         self.header()
-        if self.code.hit == "collect":
+        if self.traced:
+            self.trace_conditions()
+        elif self.code.hit == "collect":
             self.collect()
         else:
             self.first_hit()
