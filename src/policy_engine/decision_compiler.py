@@ -372,17 +372,18 @@ class DecisionCompiler(BranchCompiler):
         namespace, formatters = runtime_namespace(self.tz, outputs.types, self.pool.values, self.params)
         plain_code = DecisionCode(**{**code.__dict__, "formatters": formatters})
         label = f"<policy {self.policy.program} {self.policy.version} {self.spec.name}>"
-        source, origins = generate_source(plain_code, folder=Folder(namespace, self.pool))
-        namespace.update(self.pool.values)  # with the constants folding added
-        plain = GeneratedCode(
-            build_function(source, plain_code.name, namespace, label), source, label, tuple(origins)
-        )
+        folder = Folder(namespace, self.pool)
+        source, origins = generate_source(plain_code, folder)
         traced_rules = tuple(
             RuleCode(r.code.index, r.traced, r.code.condition_needs, r.code.branch) for r in rules
         )
         traced_code = DecisionCode(**{**plain_code.__dict__, "rules": traced_rules})
+        tsource, torigins = generate_source(traced_code, folder, traced=True)
+        namespace.update(self.pool.values)  # with the constants folding added
+        plain = GeneratedCode(
+            build_function(source, plain_code.name, namespace, label), source, label, tuple(origins)
+        )
         traced_label = label[:-1] + " traced>"
-        tsource, torigins = generate_source(traced_code, traced=True)
         traced = GeneratedCode(
             build_function(tsource, plain_code.name, namespace, traced_label),
             tsource,

@@ -124,7 +124,7 @@ class _Locals:
 
 
 class _Generator:
-    def __init__(self, code: DecisionCode, traced: bool, folder: Folder | None) -> None:
+    def __init__(self, code: DecisionCode, traced: bool, folder: Folder) -> None:
         self.code = code
         self.traced = traced
         self.folder = folder
@@ -133,8 +133,8 @@ class _Generator:
 
     def assign(self, indent: int, local: str, code: str, state: _Locals, origin: Origin) -> None:
         """``local = code``, or the value itself when it is known at load."""
-        value = self.folder.value(code, state.known) if self.folder is not None else UNKNOWN
-        if value is not UNKNOWN and self.folder is not None:
+        value = self.folder.value(code, state.known)
+        if value is not UNKNOWN:
             state.known[local] = value
             code = self.folder.literal(value)
         self.out.line(indent, f"{local} = {code}", origin)
@@ -175,7 +175,7 @@ class _Generator:
             formatter = self.code.formatters.get(name)
             value = result_name(name)
             known = state.known.get(value, UNKNOWN)
-            if known is not UNKNOWN and self.folder is not None:
+            if known is not UNKNOWN:
                 text = self.folder.formatted(formatter, known, name) if formatter else None
                 if text is not None or not formatter:
                     items.append(f"{name!r}: {text if text is not None else self.folder.literal(known)}")
@@ -188,7 +188,7 @@ class _Generator:
         parts: list[str] = []
         texts: list[str] = []  # adjacent parts known at load, merged into one literal
         for part in branch.reason_parts:
-            value = self.folder.value(part, state.known) if self.folder is not None else UNKNOWN
+            value = self.folder.value(part, state.known)
             if isinstance(value, str):
                 texts.append(value)
                 continue
@@ -219,7 +219,7 @@ class _Generator:
         for rule in self.code.rules:
             branch = rule.branch
             if rule.condition is None:
-                self.otherwise_like(rule.index, branch, 1, state, always=True)
+                self.otherwise_like(rule.index, branch, 1, state)
                 return
             self.ensure_lets(rule.condition_needs, 1, state)
             self.out.line(1, f"if {self.condition(rule)}:", branch.origin)
@@ -227,11 +227,7 @@ class _Generator:
         if self.code.otherwise is not None:
             self.otherwise_like(-1, self.code.otherwise, 1, state)
 
-    def otherwise_like(
-        self, index: int, branch: BranchCode, indent: int, state: _Locals, always: bool = False
-    ) -> None:
-        if always and self.traced:
-            self.out.line(indent, f"_M(tr, {index}, True)", branch.origin)
+    def otherwise_like(self, index: int, branch: BranchCode, indent: int, state: _Locals) -> None:
         local = state.copy()
         self.branch_values(branch, indent, local)
         self.derive(indent, local)
@@ -252,8 +248,6 @@ class _Generator:
                 self.ensure_lets(rule.condition_needs, 1, state)
                 self.out.line(1, f"if {self.condition(rule)}:", branch.origin)
                 indent = 2
-            elif self.traced:
-                self.out.line(1, f"_M(tr, {rule.index}, True)", branch.origin)
             local = state.copy()
             self.branch_values(branch, indent, local)
             self.out.line(indent, f"_m.append({rule.index})", branch.origin)
@@ -324,12 +318,12 @@ class _Generator:
 
 
 def generate_source(
-    code: DecisionCode, *, traced: bool = False, folder: Folder | None = None
+    code: DecisionCode, folder: Folder, *, traced: bool = False
 ) -> tuple[str, list[Origin | None]]:
     """The Python source of a decision function, and the origin of each of its lines (0-based).
 
-    With a ``folder``, values known at load are computed once (see :mod:`.folding`); the traced function
-    is generated without one, so an explanation shows every step as written.
+    Values known at load are computed once by ``folder`` (see :mod:`.folding`). The traced function only
+    records the rules' conditions (:meth:`_Generator.trace_conditions`); the plain one answers.
     """
     return _Generator(code, traced, folder).generate()
 
