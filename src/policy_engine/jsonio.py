@@ -132,7 +132,6 @@ def loads_strict(data: bytes | str, *, pointer: str = "") -> Any:
 
 _NOT_PLAIN: Any = object()
 _PLAIN_DECODER = msgspec.json.Decoder(float_hook=_number)  # _number refuses what the careful reader does
-_KEY_COUNTER = msgspec.json.Encoder()
 # An integer longer than a number may be (msgspec reads any) shows as a run of digits, perhaps after a
 # minus sign: seen as a run of "0" once digits and "-" are mapped to "0" (a translate and a substring
 # search in C; a regular expression is ten times slower here).
@@ -158,7 +157,7 @@ def _read_plain(data: bytes) -> Any:
         value = _PLAIN_DECODER.decode(data)
     except (msgspec.DecodeError, ValueError):
         return _NOT_PLAIN  # the careful reader says what is wrong, and where
-    if data.count(b":") != _KEY_COUNTER.encode(value).count(b":"):
+    if data.count(b":") != _EXACT.encode(value).count(b":"):
         return _NOT_PLAIN
     return value
 
