@@ -24,10 +24,9 @@ from typing import Any
 import claim_corpus
 import http_bench
 from common import BENCH, ROOT, full_decide, registry
-from reference import DECISION, PROGRAM, VERSION, request_body
+from reference import DECISION, PROGRAM, VERSION, coerced_values, request_body
 
 from policy_engine import load_registry
-from policy_engine.expr.values import parse_timestamp
 
 TOP = 12
 SERVER_SECONDS = "6s"
@@ -82,11 +81,7 @@ def profile_in_process() -> dict[str, list[dict[str, Any]]]:
     reg = registry()
     compiled = reg.policy(PROGRAM, VERSION).decisions[DECISION]
     inputs = claim_corpus.corpus()
-    values = []
-    for raw in inputs:
-        coerced = compiled.coerce(raw)
-        coerced["at"] = parse_timestamp(raw["claim"]["filed_at"])
-        values.append(coerced)
+    values = [coerced_values(compiled, raw) for raw in inputs]
     bodies = [request_body(raw) for raw in inputs]
     function = compiled.plain.function
     decide_bytes = full_decide(reg)
