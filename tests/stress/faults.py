@@ -19,7 +19,7 @@ Every phase finally checks the SQLite file itself: each acknowledged decision is
 
 ``--phase full-log-replay`` (not run by default) checks a finding of the full-log phase: a policy loaded
 while the log is full, then decided with once there is room, can be replayed after the next reload. It
-fails today; see tests/stress/RESULTS.md.
+failed before commit 3215f56 and passes since; see tests/stress/RESULTS.md.
 The summary lists requests, 200s, errors by status, lost acknowledged decisions and every violation; the
 exit code is 1 on any violation, 2 on bad usage.
 
