@@ -7,8 +7,10 @@ acme-care: 2020.01 from 2020-01-01; 2021.01 (extends 2020.01, adds the decision 
 from __future__ import annotations
 
 import json
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -269,3 +271,26 @@ def test_digest_of_a_child_changes_when_its_base_file_changes(
     edited = load_registry(policies)
     for version in ("2020.01", "2021.01", "2022.01"):
         assert edited.policy(PROGRAM, version).digest != registry.policy(PROGRAM, version).digest
+
+
+def test_in_force_agrees_with_the_windows_at_every_bound_in_any_zone(registry: Registry) -> None:
+    # in_force compares in naive UTC; this holds it to the windows' own aware comparisons, a microsecond
+    # either side of each bound, written in fixed offsets and in zones with daylight saving.
+    versions = registry.program(PROGRAM)
+    zones = [
+        UTC,
+        timezone(timedelta(hours=8)),
+        timezone(timedelta(hours=-5, minutes=-30)),
+        ZoneInfo("Asia/Shanghai"),
+        ZoneInfo("America/New_York"),
+    ]
+    bounds = [w.start for w in versions.windows] + [w.end for w in versions.windows if w.end is not None]
+    checked = set()
+    for bound in bounds:
+        for step in (-1, 0, 1):
+            for zone in zones:
+                moment = (bound + timedelta(microseconds=step)).astimezone(zone)
+                expected = next((w.policy for w in reversed(versions.windows) if w.contains(moment)), None)
+                assert versions.in_force(moment) is expected, moment
+                checked.add(None if expected is None else expected.version)
+    assert checked == {None, "2020.01", "2021.01", "2022.01"}

@@ -35,9 +35,10 @@ class Decision(NamedTuple):
     reasons: tuple[Reason, ...]
     trace: list[dict[str, Any]] | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """The answer of spec/api.md, without ``decision_id`` (the server adds it)."""
+    def to_json(self, decision_id: str | None = None) -> dict[str, Any]:
+        """The answer of spec/api.md; ``decision_id`` (the server's) comes first when given."""
         out: dict[str, Any] = {
+            "decision_id": decision_id,
             "program": self.program,
             "version": self.version,
             "policy_digest": self.policy_digest,
@@ -47,6 +48,8 @@ class Decision(NamedTuple):
             "matched_rules": list(self.matched_rules),
             "reasons": [{"rule": r.rule, "message": r.message} for r in self.reasons],
         }
+        if decision_id is None:
+            del out["decision_id"]
         if self.trace is not None:
             out["trace"] = self.trace
         return out

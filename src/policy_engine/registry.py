@@ -52,10 +52,27 @@ class ProgramVersions:
 
     def in_force(self, moment: datetime) -> CompiledPolicy | None:
         """The version in force at ``moment``, if any."""
+        offset = moment.utcoffset()
+        if offset is not None and 1 < moment.year < 9999:  # no overflow subtracting the offset
+            # Comparing aware datetimes of two zones costs two utcoffset() calls each time; the bounds are
+            # kept as naive UTC, so one subtraction here makes every comparison a plain one (same order).
+            utc = moment.replace(tzinfo=None) - offset
+            for start, end, policy in self._utc_windows:
+                if start <= utc and (end is None or utc < end):
+                    return policy
+            return None
         for window in reversed(self.windows):  # windows do not overlap; most requests are for the latest
             if window.contains(moment):
                 return window.policy
         return None
+
+    @cached_property
+    def _utc_windows(self) -> tuple[tuple[datetime, datetime | None, CompiledPolicy], ...]:
+        """Each window as naive UTC bounds, latest first (most requests are for the latest)."""
+        return tuple(
+            (_naive_utc(w.start), None if w.end is None else _naive_utc(w.end), w.policy)
+            for w in reversed(self.windows)
+        )
 
     def decision_names(self) -> list[str]:
         """Every decision any version has, in first-seen order."""
@@ -174,6 +191,13 @@ class Registry:
                 f"{program} version {policy.version} has no decision {shown_name(decision)}", "/decision"
             )
         return policy, compiled
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    offset = moment.utcoffset()
+    if offset is None:
+        raise ValueError(f"a version window bound has no UTC offset: {moment.isoformat()}")
+    return moment.replace(tzinfo=None) - offset
 
 
 def shown_name(name: str, limit: int = 64) -> str:

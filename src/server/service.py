@@ -76,7 +76,7 @@ class DecisionService:
     def evaluate(self, registry: Registry, request: DecisionRequest, started: float) -> Outcome:
         """Evaluate one request; raises the engine's errors."""
         decision_id = new_decision_id()
-        answer = {"decision_id": decision_id, **decide(registry, request).to_json()}
+        answer = decide(registry, request).to_json(decision_id)
         at = request.at
         recorded_at = at.astimezone(UTC).isoformat(timespec="microseconds")
         stored_request = {
