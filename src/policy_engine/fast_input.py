@@ -194,7 +194,7 @@ def _node(w: _Writer, schema: Any, v: str, out: str, indent: int, depth: int) ->
     elif "object" in types or "array" in types:
         raise _Unsupported("container kind")
     else:
-        _scalar(w, schema, kind, v, out, indent)
+        _scalar(w, schema, kind, types, v, out, indent)
 
 
 def _enum_implies_type(schema: Mapping[str, Any], types: list[str]) -> bool:
@@ -251,24 +251,31 @@ def _string(w: _Writer, schema: Mapping[str, Any], v: str, indent: int) -> None:
         w.fail_if(indent, f"{is_string} and {pattern}.search({v}) is None")
 
 
-def _scalar(w: _Writer, schema: Mapping[str, Any], kind: Kind, v: str, out: str, indent: int) -> None:
+def _scalar(
+    w: _Writer, schema: Mapping[str, Any], kind: Kind, types: list[str], v: str, out: str, indent: int
+) -> None:
     fmt = schema.get("format")
     if fmt not in (None, "money", "date-time"):
         raise _Unsupported(f"format {fmt}")
+    # The type test above has run: a branch for a type the node does not allow is left out.
     if fmt == "money":
-        w.emit(indent, f"if {v} is None or {v} is True or {v} is False:")
-        w.emit(indent + 1, f"{out} = {v}")
-        w.emit(indent, "else:")
-        w.emit(indent + 1, f"{out} = _money_input({v})")
-        w.fail_if(indent + 1, f"{out} is None")
+        if "null" in types or "boolean" in types:
+            w.emit(indent, f"if {v} is None or {v} is True or {v} is False:")
+            w.emit(indent + 1, f"{out} = {v}")
+            w.emit(indent, "else:")
+            indent += 1
+        w.emit(indent, f"{out} = _money_input({v})")
+        w.fail_if(indent, f"{out} is None")
     elif fmt == "date-time":
-        w.emit(indent, f"if type({v}) is str:")
-        w.emit(indent + 1, "try:")
-        w.emit(indent + 2, f"{out} = _parse_timestamp({v})")
-        w.emit(indent + 1, "except ValueError:")
-        w.emit(indent + 2, "return _INVALID")
-        w.emit(indent, "else:")
-        w.emit(indent + 1, f"{out} = {v}")
+        if types != ["string"]:
+            w.emit(indent, f"if type({v}) is not str:")
+            w.emit(indent + 1, f"{out} = {v}")
+            w.emit(indent, "else:")
+            indent += 1
+        w.emit(indent, "try:")
+        w.emit(indent + 1, f"{out} = _parse_timestamp({v})")
+        w.emit(indent, "except ValueError:")
+        w.emit(indent + 1, "return _INVALID")
     elif kind is Kind.DECIMAL:
         w.emit(indent, f"{out} = Decimal({v}) if type({v}) is int else {v}")
     else:
@@ -297,12 +304,12 @@ def _object(
     fields = []
     for name, sub in properties.items():
         value, result = w.name("_v"), w.name("_r")
-        w.emit(inner, f"{value} = {v}.get({name!r}, _ABSENT)")
-        w.emit(inner, f"if {value} is _ABSENT:")
-        if name in required:
-            w.emit(inner + 1, "return _INVALID")
+        if name in required:  # a missing one raises KeyError: the function returns INVALID
+            w.emit(inner, f"{value} = {v}[{name!r}]")
             _node(w, sub, value, result, inner, depth + 1)
         else:
+            w.emit(inner, f"{value} = {v}.get({name!r}, _ABSENT)")
+            w.emit(inner, f"if {value} is _ABSENT:")
             w.emit(inner + 1, f"{result} = None")
             w.emit(inner, "else:")
             _node(w, sub, value, result, inner + 1, depth + 1)
@@ -344,10 +351,16 @@ def compile_fast_input(schema: Mapping[str, Any], name: str = "input") -> FastIn
     """The generated check-and-coerce function of a decision input schema, or None when unsupported."""
     w = _Writer()
     try:
-        _node(w, schema, "data", "result", 1, 0)
+        _node(w, schema, "data", "result", 2, 0)
     except (_Unsupported, ValueError, TypeError, ArithmeticError, AttributeError):  # any doubt: no fast path
         return None
-    source = "def fast_input(data):\n" + "\n".join(w.lines) + "\n    return result\n"
+    # A KeyError can only mean a required property is missing (each is read by subscript, on a value already
+    # tested to be a dict); and were it anything else, INVALID only sends the input to jsonschema.
+    source = (
+        "def fast_input(data):\n    try:\n"
+        + "\n".join(w.lines)
+        + "\n    except KeyError:\n        return _INVALID\n    return result\n"
+    )
     namespace: dict[str, Any] = {
         "Decimal": Decimal,
         "_INVALID": INVALID,
