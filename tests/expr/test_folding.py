@@ -106,3 +106,12 @@ def test_explaining_changes_no_bundled_answer(
         assert answers[0] == answers[1], case.id
         compared += isinstance(answers[0], tuple)
     assert compared > 450  # every valid case of the bundled tables (the rest expect an error)
+
+
+def test_known_values_the_answer_holds_as_literals_are_not_stored(registry: Registry) -> None:
+    plain = source(registry, "calc")
+    assert "r_note = " not in plain  # 'n/a' everywhere: the answers hold the literal
+    assert plain.count("r_refund = ") == 1  # only where the answer formats it from the input
+    assert "return ((-1,), {'value': '0.00', 'refund': '0.00'" in plain
+    perks = source(registry, "perks")
+    assert "r_coupon = _k0" in perks  # collect: the accumulators read each rule's values

@@ -7,6 +7,7 @@ Each generated line remembers which rule, let or output it came from, so a failu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,9 @@ __all__ = (
     "build_function",
     "generate_source",
 )
+
+_LOCAL = re.compile(r"\b[lr]_[A-Za-z0-9_]+")
+"""A let or result local named in a generated line (a text literal can only make one look read)."""
 
 DecisionFunction = Callable[..., Any]
 """The plain function returns ``(matched rule indexes, result, reasons)``; the traced one fills its trace."""
@@ -130,6 +134,8 @@ class _Generator:
         self.folder = folder
         self.out = _Writer()
         self.defaults = {o.field: o.code for rule in code.rules for o in rule.branch.outputs if o.is_default}
+        self.known_stores: dict[int, str] = {}
+        """Line index → local, for the lines that store a value known at load."""
 
     def assign(self, indent: int, local: str, code: str, state: _Locals, origin: Origin) -> None:
         """``local = code``, or the value itself when it is known at load."""
@@ -137,7 +143,28 @@ class _Generator:
         if value is not UNKNOWN:
             state.known[local] = value
             code = self.folder.literal(value)
+            self.known_stores[len(self.out.lines)] = local
         self.out.line(indent, f"{local} = {code}", origin)
+
+    def drop_dead_stores(self, start: int) -> None:
+        """Drop the stores of known values from line ``start`` on that no later line reads.
+
+        Called when the lines from ``start`` end in a ``return``: nothing after them reads their locals.
+        Once a value is known, the answer holds it as a literal, so most such stores are dead; storing a
+        literal cannot fail, so dropping one changes nothing but the size of the source to compile.
+        """
+        lines, origins, stores = self.out.lines, self.out.origins, self.known_stores
+        live: set[str] = set()
+        dead: list[int] = []
+        for index in range(len(lines) - 1, start - 1, -1):
+            local = stores.pop(index, None)
+            if local is not None and local not in live:
+                dead.append(index)
+                continue
+            text = lines[index]
+            live.update(_LOCAL.findall(text if local is None else text[text.index("=") + 1 :]))
+        for index in dead:  # from the last line up: earlier indexes stay valid
+            del lines[index], origins[index]
 
     def ensure_lets(self, names: frozenset[str], indent: int, state: _Locals) -> None:
         """Write each let of ``names`` not yet done after those it needs (a loop: chains may be long)."""
@@ -229,10 +256,12 @@ class _Generator:
 
     def otherwise_like(self, index: int, branch: BranchCode, indent: int, state: _Locals) -> None:
         local = state.copy()
+        start = len(self.out.lines)
         self.branch_values(branch, indent, local)
         self.derive(indent, local)
         reason = self.reason(branch, local)
         self.answer(indent, f"({index},)", f"({reason},)", branch.origin, local)
+        self.drop_dead_stores(start)
 
     def collect(self) -> None:
         state = _Locals()
