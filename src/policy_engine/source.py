@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.events import ScalarEvent
 
 from policy_engine.errors import ErrorSet, PolicyLoadError, PolicySyntaxError, SourceLocation
 from policy_engine.yaml_events import (
@@ -176,13 +175,8 @@ def _read_events(text: str, path: str, loader: Any) -> _Builder:
     )
     parser = None
     try:
-        parser = loader(text)  # its events only, read as yaml.parse reads them (without the generator)
-        while parser.check_event():
-            event = parser.get_event()
-            if isinstance(event, ScalarEvent) and event.style == "":
-                event.style = None  # libyaml says "" for a plain scalar, the Python parser None
-            if not builder.feed(event):
-                break
+        parser = loader(text)  # its events only, as yaml.parse reads them (without the generator)
+        builder.read(parser.get_event)  # both parsers give None after the last event
     except yaml.YAMLError as exc:
         builder.yaml_error = True
         builder.syntax_error(exc)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -41,6 +42,7 @@ _NUMBER_START = frozenset("+-0123456789")
 _ORIGIN = Position(1, 1, 0)
 _BOOLEANS = {"true": True, "false": False}
 _YAML_TAG_PREFIX = "tag:yaml.org,2002:"
+_new = tuple.__new__  # makes a Position or ScalarSpan without a call of its Python-level __new__
 # Words for PyYAML's token names in syntax messages.
 _TOKEN_WORDS = (
     ("'<stream end>'", "the end of the file"),
@@ -134,7 +136,7 @@ def _plain_problem(problem: str) -> str:
 # ------------------------------------------------------------------------------------------ builder
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     """An open mapping or sequence while events are read."""
 
@@ -207,6 +209,83 @@ class _Builder:
         return start if found < 0 else _advance(self.text, start, found)
 
     # -- events
+
+    def read(self, get_event: Callable[[], Event | None]) -> None:
+        """Process the events ``get_event`` gives until it gives None or reading must stop."""
+        feed, quick = self.feed, self._quick_scalar
+        while (event := get_event()) is not None:
+            if (type(event) is not ScalarEvent or not quick(event)) and not feed(event):
+                return
+
+    def _quick_scalar(self, event: ScalarEvent) -> bool:
+        """Do what :meth:`feed` does for the usual scalar, a text key or a value in a collection; else False.
+
+        Most events of a file are these, and the calls :meth:`feed` makes per event were most of the reading
+        time. Anything unusual (an anchor, a tag, non-ASCII text to check, a dropped node, a key that is no
+        text, a long number, the node limit) is left to :meth:`feed`, untouched but for the style.
+        """
+        if event.style == "":
+            event.style = None  # libyaml says "" for a plain scalar, the Python parser None
+        text, style, stack = event.value, event.style, self.stack
+        if (
+            not stack
+            or event.anchor is not None
+            or event.tag is not None
+            or (not text.isascii() and _SURROGATE.search(text) is not None)
+            or self.nodes >= self.max_nodes
+        ):
+            return False
+        top = stack[-1]
+        container, key, mark, end = top.container, top.key, event.start_mark, event.end_mark
+        if mark is None or end is None:
+            return False
+        if type(container) is list:
+            if top.pointer is None:
+                return False
+            pointer = f"{top.pointer}/{len(container)}"
+        elif not top.has_key:
+            return self._quick_key(top, text, style, mark)
+        elif top.pointer is None or key is None:
+            return False
+        else:
+            pointer = top.entry
+        if style is None:
+            if len(text) > self.max_number_chars and _is_number(text):
+                return False
+            value = resolve_plain_scalar(text)
+        else:
+            value = text
+        self.nodes += 1
+        start = _new(Position, (mark.line + 1, mark.column + 1, mark.index))
+        self.positions[pointer] = start
+        stop = _new(Position, (end.line + 1, end.column + 1, end.index))
+        self.scalars[pointer] = _new(ScalarSpan, (start, stop, style))
+        if isinstance(container, list):
+            container.append(value)
+        elif key is not None:
+            container[key] = value
+            top.has_key = False
+            top.key = None
+        return True
+
+    def _quick_key(self, top: _Frame, text: str, style: str | None, mark: Any) -> bool:
+        """:meth:`_quick_scalar` for a key; False for a plain key that the resolver may not read as text."""
+        if style is None and (
+            text in _BOOLEANS or text in _NULLS or text[0] in _NUMBER_START or text == "<<"
+        ):
+            return False
+        self.nodes += 1
+        position = _new(Position, (mark.line + 1, mark.column + 1, mark.index))
+        top.has_key = True
+        if top.pointer is None or text in top.seen:
+            top.key = None
+            self._on_text_key(top, text, position)
+            return True
+        top.seen[text] = position
+        top.key = text
+        top.entry = entry = f"{top.pointer}/{escape_pointer_token(text)}"
+        self.key_positions[entry] = position
+        return True
 
     def feed(self, event: Event) -> bool:
         """Process one event; False when reading must stop."""
@@ -388,6 +467,10 @@ class _Builder:
         key = self._key_text(event, top, position)
         if key is None:
             return
+        self._on_text_key(top, key, position)
+
+    def _on_text_key(self, top: _Frame, key: str, position: Position) -> None:
+        """A mapping key that is text: its value comes next, unless the key is a duplicate."""
         entry = None if top.pointer is None else f"{top.pointer}/{escape_pointer_token(key)}"
         first = top.seen.get(key)
         if first is not None:

@@ -8,8 +8,7 @@ multi-line plain, quoted, literal or folded scalar can be shown at the right lin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 __all__ = ("Position", "ScalarSpan")
 
@@ -41,21 +40,19 @@ _ESCAPE_CODES = {"x": 2, "u": 4, "U": 8}
 # --------------------------------------------------------------------------------------------- data
 
 
-@dataclass(frozen=True)
-class Position:
-    """A place in the text of a file."""
+class Position(NamedTuple):
+    """A place in the text of a file (a named tuple: a load makes one per node, quicker than a dataclass)."""
 
     line: int
     """1-based line."""
     column: int
     """1-based column, counted in characters."""
-    index: int
+    index: int  # type: ignore[assignment]  # the field hides tuple.index, which nothing here calls
     """0-based character offset in the text."""
 
 
-@dataclass(frozen=True)
-class ScalarSpan:
-    """Where a scalar value's token lies in the text, and how it is written."""
+class ScalarSpan(NamedTuple):
+    """Where a scalar value's token lies in the text, and how it is written (a named tuple, like Position)."""
 
     start: Position
     """Where the token starts: the first character of a plain scalar, the quote, or the ``|`` / ``>``."""
