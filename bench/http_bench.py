@@ -33,7 +33,7 @@ from common import BENCH, ROOT, fmt
 from policy_engine.jsonio import dumps_exact
 
 WORKERS = (1, 2)
-ROUNDS = 2
+ROUNDS = 3
 DURATION = "10s"
 WARMUP = "2s"
 CONNECTIONS = 32

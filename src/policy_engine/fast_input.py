@@ -165,6 +165,10 @@ def _check_values(schema: Mapping[str, Any]) -> None:
 
 def _node(w: _Writer, schema: Any, v: str, out: str, indent: int, depth: int) -> None:
     """Check value ``v`` against ``schema``; assign its coerced value to ``out``."""
+    leaf = _leaf_expression(schema, v)
+    if leaf is not None:
+        w.emit(indent, f"{out} = {leaf}")
+        return
     if not isinstance(schema, Mapping) or depth > 32:
         raise _Unsupported("schema node")
     unknown = set(schema) - _SUPPORTED
@@ -195,6 +199,40 @@ def _node(w: _Writer, schema: Any, v: str, out: str, indent: int, depth: int) ->
         raise _Unsupported("container kind")
     else:
         _scalar(w, schema, kind, types, v, out, indent)
+
+
+_LEAF_KEYWORDS = _IGNORED | {"type", "format"}
+_LEAF_READERS: dict[tuple[Any, frozenset[str]], str] = {
+    ("date-time", frozenset({"string"})): "_parse_timestamp",
+    ("money", frozenset({"string", "number"})): "_money_leaf",
+}
+
+
+def _leaf_expression(schema: Any, v: str) -> str | None:
+    """A timestamp or an amount with nothing more to check, as one expression (most of our leaves), or None.
+
+    The reader raises ValueError for anything it refuses (a wrong type included), which the function turns
+    into INVALID; null, where allowed, is passed through.
+    """
+    if not isinstance(schema, Mapping) or not _LEAF_KEYWORDS.issuperset(schema):
+        return None
+    _check_values(schema)
+    types = _types(schema)
+    if types is None:
+        return None
+    reader = _LEAF_READERS.get((schema.get("format"), frozenset(types) - {"null"}))
+    if reader is None:
+        return None
+    return f"None if {v} is None else {reader}({v})" if "null" in types else f"{reader}({v})"
+
+
+def _money_leaf(value: Any) -> Decimal:
+    """A money value of a string-or-number node as evaluation takes it; ValueError when it is not one."""
+    if type(value) is str or type(value) is int or (type(value) is Decimal and value.is_finite()):
+        amount = money_input(value)
+        if amount is not None:
+            return amount
+    raise ValueError("not an amount")
 
 
 def _enum_implies_type(schema: Mapping[str, Any], types: list[str]) -> bool:
@@ -309,6 +347,11 @@ def _object(
             _node(w, sub, value, result, inner, depth + 1)
         else:
             w.emit(inner, f"{value} = {v}.get({name!r}, _ABSENT)")
+            leaf = _leaf_expression(sub, value)
+            if leaf is not None:  # one line: absent reads as None
+                w.emit(inner, f"{result} = None if {value} is _ABSENT else {leaf}")
+                fields.append(f"{name!r}: {result}")
+                continue
             w.emit(inner, f"if {value} is _ABSENT:")
             w.emit(inner + 1, f"{result} = None")
             w.emit(inner, "else:")
@@ -354,12 +397,13 @@ def compile_fast_input(schema: Mapping[str, Any], name: str = "input") -> FastIn
         _node(w, schema, "data", "result", 2, 0)
     except (_Unsupported, ValueError, TypeError, ArithmeticError, AttributeError):  # any doubt: no fast path
         return None
-    # A KeyError can only mean a required property is missing (each is read by subscript, on a value already
-    # tested to be a dict); and were it anything else, INVALID only sends the input to jsonschema.
+    # A KeyError means a required property is missing (each is read by subscript, on a value already tested
+    # to be a dict), a ValueError a leaf its reader refused; were either anything else, INVALID only sends
+    # the input to jsonschema.
     source = (
         "def fast_input(data):\n    try:\n"
         + "\n".join(w.lines)
-        + "\n    except KeyError:\n        return _INVALID\n    return result\n"
+        + "\n    except (KeyError, ValueError):\n        return _INVALID\n    return result\n"
     )
     namespace: dict[str, Any] = {
         "Decimal": Decimal,
@@ -367,6 +411,7 @@ def compile_fast_input(schema: Mapping[str, Any], name: str = "input") -> FastIn
         "_ABSENT": _ABSENT,
         "_CENT": _CENT,
         "_money_input": money_input,
+        "_money_leaf": _money_leaf,
         "_parse_timestamp": parse_timestamp,
         "_multiple_of": _multiple_of,
         **w.constants,
