@@ -165,7 +165,7 @@ def _check_values(schema: Mapping[str, Any]) -> None:
 
 def _node(w: _Writer, schema: Any, v: str, out: str, indent: int, depth: int) -> None:
     """Check value ``v`` against ``schema``; assign its coerced value to ``out``."""
-    leaf = _leaf_expression(schema, v)
+    leaf = _leaf_expression(w, schema, v)
     if leaf is not None:
         w.emit(indent, f"{out} = {leaf}")
         return
@@ -201,18 +201,23 @@ def _node(w: _Writer, schema: Any, v: str, out: str, indent: int, depth: int) ->
         _scalar(w, schema, kind, types, v, out, indent)
 
 
-_LEAF_KEYWORDS = _IGNORED | {"type", "format"}
+_LEAF_KEYWORDS = _IGNORED | {"type", "format", "enum"}
 _LEAF_READERS: dict[tuple[Any, frozenset[str]], str] = {
     ("date-time", frozenset({"string"})): "_parse_timestamp",
     ("money", frozenset({"string", "number"})): "_money_leaf",
 }
+_LEAF_TESTS = {
+    frozenset({"string"}): "type({v}) is str",
+    frozenset({"boolean"}): "({v} is True or {v} is False)",
+}
 
 
-def _leaf_expression(schema: Any, v: str) -> str | None:
-    """A timestamp or an amount with nothing more to check, as one expression (most of our leaves), or None.
+def _leaf_expression(w: _Writer, schema: Any, v: str) -> str | None:
+    """A leaf with nothing more to check, as one expression (most leaves of our schemas), or None.
 
-    The reader raises ValueError for anything it refuses (a wrong type included), which the function turns
-    into INVALID; null, where allowed, is passed through.
+    A timestamp or an amount is read by a reader that raises ValueError for anything it refuses (a wrong
+    type included); a string, an enum of strings or a boolean is tested, and ``_refuse()`` raises the
+    ValueError. The function turns it into INVALID. Null, where allowed, is passed through.
     """
     if not isinstance(schema, Mapping) or not _LEAF_KEYWORDS.issuperset(schema):
         return None
@@ -220,10 +225,32 @@ def _leaf_expression(schema: Any, v: str) -> str | None:
     types = _types(schema)
     if types is None:
         return None
-    reader = _LEAF_READERS.get((schema.get("format"), frozenset(types) - {"null"}))
-    if reader is None:
+    kinds = frozenset(types) - {"null"}
+    fmt = schema.get("format")
+    if fmt is None:
+        test = _LEAF_TESTS.get(kinds)
+        if test is None:
+            return None
+        test = test.format(v=v)
+        if "enum" in schema:
+            values = schema["enum"]
+            if kinds != {"string"} or not all(type(x) is str or x is None for x in values):
+                return None
+            test = f"{test} and {v} in {w.const(frozenset(x for x in values if x is not None))}"
+            if "null" in types and None in values:
+                test = f"{v} is None or ({test})"
+        elif "null" in types:
+            test = f"{v} is None or {test}"
+        return f"{v} if {test} else _refuse()"
+    reader = _LEAF_READERS.get((fmt, kinds))
+    if reader is None or "enum" in schema:
         return None
     return f"None if {v} is None else {reader}({v})" if "null" in types else f"{reader}({v})"
+
+
+def _refuse() -> Any:
+    """What a leaf expression calls for a value its test refused."""
+    raise ValueError("refused")
 
 
 def _money_leaf(value: Any) -> Decimal:
@@ -347,7 +374,7 @@ def _object(
             _node(w, sub, value, result, inner, depth + 1)
         else:
             w.emit(inner, f"{value} = {v}.get({name!r}, _ABSENT)")
-            leaf = _leaf_expression(sub, value)
+            leaf = _leaf_expression(w, sub, value)
             if leaf is not None:  # one line: absent reads as None
                 w.emit(inner, f"{result} = None if {value} is _ABSENT else {leaf}")
                 fields.append(f"{name!r}: {result}")
@@ -412,6 +439,7 @@ def compile_fast_input(schema: Mapping[str, Any], name: str = "input") -> FastIn
         "_CENT": _CENT,
         "_money_input": money_input,
         "_money_leaf": _money_leaf,
+        "_refuse": _refuse,
         "_parse_timestamp": parse_timestamp,
         "_multiple_of": _multiple_of,
         **w.constants,
