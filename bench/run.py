@@ -1,11 +1,11 @@
 """``make bench``: every part of the benchmark suite (issue 5), one summary.
 
 Parts: (a) in-process per decision, (b) the reference decision against hand-written Python and
-zen-engine, (c) HTTP under wrk, (d) cold start, then cProfile of the hot paths. The summary (markdown)
-is printed and written to ``var/bench/summary.md``, the raw numbers to ``var/bench/results.json``;
-``bench/RESULTS.md`` is the curated record with the analysis.
+zen-engine, (c) HTTP under wrk, (d) cold start, (e) the input check options, then cProfile of the hot
+paths. The summary (markdown) is printed and written to ``var/bench/summary.md``, the raw numbers to
+``var/bench/results.json``; ``bench/RESULTS.md`` is the curated record with the analysis.
 
-``python bench/run.py [--only a,b,c,d,p]``
+``python bench/run.py [--only a,b,c,d,e,p]``
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from typing import Any
 import cold_start
 import http_bench
 import inprocess
+import input_options
 import profile_hot
 import reference
 from common import OUT, fmt, machine
 
-PARTS = ("a", "b", "c", "d", "p")
+PARTS = ("a", "b", "c", "d", "e", "p")
 
 
 def _load() -> str:
@@ -83,7 +84,7 @@ def targets(results: dict[str, Any]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the benchmark suite")
-    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts: a,b,c,d,p")
+    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts: a,b,c,d,e,p")
     args = parser.parse_args()
     chosen = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in chosen if p not in PARTS]
@@ -95,7 +96,14 @@ def main() -> None:
     results: dict[str, Any] = {"machine": facts}
     sections: dict[str, str] = {}
     loads: list[str] = [f"start {_load()}"]
-    modules = {"a": inprocess, "b": reference, "c": http_bench, "d": cold_start, "p": profile_hot}
+    modules = {
+        "a": inprocess,
+        "b": reference,
+        "c": http_bench,
+        "d": cold_start,
+        "e": input_options,
+        "p": profile_hot,
+    }
     for part in PARTS:
         if part not in chosen:
             continue
