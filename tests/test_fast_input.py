@@ -16,10 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policy_engine import CompiledDecision, Registry, load_registry
+from policy_engine.coerce import build_coercer
+from policy_engine.expr.types import type_of_schema
 from policy_engine.fast_input import INVALID, compile_fast_input
 from policy_engine.jsonio import dumps_exact, loads_strict
 from policy_engine.policy_tests import load_test_cases
-from policy_engine.schemas import validate_input
+from policy_engine.schemas import compile_validator, validate_input
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY: Registry = load_registry(ROOT / "policies")
@@ -161,3 +163,53 @@ def test_schemas_the_meta_schema_refuses_get_no_fast_path() -> None:
     assert compile_fast_input({"type": "object", "required": "a"}) is None
     bad_pattern = {"type": "object", "properties": {"a": {"type": "string", "pattern": "("}}}
     assert compile_fast_input(bad_pattern) is None
+
+
+_LEAVES: list[dict[str, Any]] = [
+    {"type": "string"},
+    {"type": ["string", "null"]},
+    {"type": "boolean"},
+    {"type": ["boolean", "null"]},
+    {"type": "string", "enum": ["a", "b"]},
+    {"type": ["string", "null"], "enum": ["a", None]},
+    {"type": ["string", "null"], "enum": ["a", "b"]},
+    {"type": "string", "enum": ["a", None]},
+    {"type": "string", "format": "date-time"},
+    {"type": ["string", "null"], "format": "date-time"},
+    {"type": ["string", "number"], "format": "money"},
+    {"type": ["string", "number", "null"], "format": "money"},
+]
+_VALUES: list[Any] = [
+    "a", "b", "c", "", None, True, False, 0, 1, Decimal("1.5"), Decimal("1.234"), Decimal("NaN"), [], {},
+    ["a"], "12.30", "12.345", "-1", "2021-09-01T10:00:00+08:00", "2021-09-01T10:00:00Z",
+    "2021-09-01 10:00:00+08:00", "1999-12-31T23:59:59+08:00", "2021-09-01T10:00:00",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("leaf", _LEAVES, ids=lambda leaf: dumps_exact(leaf))
+@pytest.mark.parametrize("required", [True, False], ids=["required", "optional"])
+def test_each_one_line_leaf_form_accepts_and_coerces_as_jsonschema_and_the_coercer_do(
+    leaf: dict[str, Any], required: bool
+) -> None:
+    # The leaves the generator writes as one expression (a reader or a test that raises ValueError),
+    # with every kind of value: each valid one must be taken (and coerced as the coercer does), each
+    # invalid one refused. A missing optional field reads as None.
+    schema = {"type": "object", "properties": {"x": leaf}, "additionalProperties": False}
+    if required:
+        schema["required"] = ["x"]
+    fast = compile_fast_input(schema)
+    assert fast is not None
+    validator = compile_validator(schema)
+    coerce = build_coercer(type_of_schema(schema))
+    accepted = 0
+    for data in [{"x": value} for value in _VALUES] + [{}]:
+        valid = validator.is_valid(data)
+        got = fast(copy.deepcopy(data))
+        if valid:
+            assert got is not INVALID, data
+            expected = coerce(data)
+            assert got == expected and _same_types(got, expected), (data, got, expected)
+            accepted += 1
+        else:
+            assert got is INVALID, data
+    assert accepted >= 1
