@@ -54,7 +54,10 @@ class CompileContext:
     def expression(
         self, text: Any, where: Where, scope: Scope, *, offset: int = 0, trace: bool = False
     ) -> CompiledExpr | None:
-        """Compile one expression text found at ``where`` (``offset`` into that node's text)."""
+        """Compile one expression text found at ``where`` (``offset`` into that node's text).
+
+        With ``trace``, the result also has the traced code (:attr:`CompiledExpr.traced`), from the same pass.
+        """
         if not isinstance(text, str):
             self.error("expression-type", f"expected an expression, got {text!r}", where)
             return None
@@ -64,11 +67,10 @@ class CompileContext:
             return None
         compiler = ExprCompiler(parsed, scope, self.pool, self.trace if trace else None)
         result = compiler.compile()
-        if not trace:
-            for problem in compiler.problems:
-                self._problem(problem, where, offset)
-            # Names used before a problem still count as used: no "unused param" on top of the real error.
-            self.usage.merge(compiler.usage)
+        for problem in compiler.problems:
+            self._problem(problem, where, offset)
+        # Names used before a problem still count as used: no "unused param" on top of the real error.
+        self.usage.merge(compiler.usage)
         return result
 
     # -- stages -----------------------------------------------------------------------------------

@@ -148,12 +148,8 @@ class DecisionCompiler(BranchCompiler):
                     key=True,
                 )
             parsed = parse_expression(let.text) if isinstance(let.text, str) else None
-            names = (
-                {n.id for n in ast.walk(parsed.tree) if isinstance(n, ast.Name)}
-                if parsed and not isinstance(parsed, ExprProblem)
-                else set()
-            )
-            deps[name] = names & set(specs)
+            names = parsed.names if parsed and not isinstance(parsed, ExprProblem) else frozenset()
+            deps[name] = set(names & specs.keys())
         order = self._toposort(deps)
         if order is None:
             return None, scope
@@ -248,17 +244,18 @@ class DecisionCompiler(BranchCompiler):
         if rule.when is None:
             return None, None, ()
         where = rule.where.child("when")
-        plain = self.expression(rule.when, where, scope)
-        if plain is None:
+        compiled = self.expression(rule.when, where, scope, trace=True)
+        if compiled is None:
             return None, None, ()
-        if plain.type.kind not in (Kind.BOOLEAN, Kind.ANY, Kind.NULL):
+        if compiled.type.kind not in (Kind.BOOLEAN, Kind.ANY, Kind.NULL):
             self.error(
-                "condition-type", f"when must be true or false, but this is a {plain.type.describe()}", where
+                "condition-type",
+                f"when must be true or false, but this is a {compiled.type.describe()}",
+                where,
             )
-        traced = self.expression(rule.when, where, scope, trace=True)
-        if traced is None:
-            return plain, plain.code, ()
-        return plain, traced.code, tuple(traced.slots)
+        if compiled.traced is None:
+            return compiled, compiled.code, ()
+        return compiled, compiled.traced, tuple(compiled.slots)
 
     def _otherwise(self, scope: Scope, outputs: Outputs, rules: list[_Rule]) -> BranchCode | None:
         always = any(r.code.condition is None for r in rules)

@@ -159,7 +159,8 @@ def evaluate(text: str, *, at: str = AT, result: Mapping[str, Any] | None = None
     namespace.update({f"_given_{k}": v for k, v in (result or {}).items()})
     results = "".join(f"    {result_name(k)} = _given_{k}\n" for k in result or {})
     values = []
-    for code in (plain.code, traced.code):
+    # The traced pass makes the plain code too: it must agree as well.
+    for code in (plain.code, traced.traced or traced.code, traced.code):
         source = (
             "def decide(inp, tr):\n"
             "    i_order = inp['order']\n"
@@ -171,6 +172,7 @@ def evaluate(text: str, *, at: str = AT, result: Mapping[str, Any] | None = None
         function = build_function(source, "decide", namespace, "<test expression>")
         values.append(function(COERCE({"order": {**ORDER, **order}, "at": at}), {}))
     assert_same(values[1], values[0])
+    assert_same(values[2], values[0])
     return values[0]
 
 

@@ -39,6 +39,11 @@ __all__ = ("MAX_DIGITS", "MAX_POWER", "MAX_STRING", "CompiledExpr", "ExprCompile
 MAX_DIGITS = 30
 MAX_STRING = 1000
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
+# Where a traced sub-expression starts and ends; generated code has no raw control characters otherwise
+# (texts are written with repr, which escapes them).
+_TRACE_START = re.compile("\x00([0-9]+)\x01")
+_TRACE_END = re.compile("\x02")
+_TRACE_MARKS = re.compile("\x00[0-9]+\x01|\x02")
 _FORBIDDEN: dict[str, str] = {
     "Lambda": "lambda is not allowed",
     "JoinedStr": "f-strings are not allowed; write a reason template instead",
@@ -69,12 +74,17 @@ class TraceTable:
 class CompiledExpr:
     """The result of compiling one expression."""
 
-    def __init__(self, code: str, type_: Type, usage: Usage, slots: list[int]) -> None:
+    def __init__(
+        self, code: str, type_: Type, usage: Usage, slots: list[int], traced: str | None = None
+    ) -> None:
         self.code = code
+        """The plain code."""
         self.type = type_
         self.usage = usage
         self.slots = slots
-        """Trace slots this expression records, in source order (empty when not traced)."""
+        """Trace slots the traced code records, in source order (empty when there is no traced code)."""
+        self.traced = traced
+        """The same code recording its sub-expressions' values (``_T``), when compiled with a trace."""
 
 
 class ExprCompiler(CallsMixin, OperatorsMixin):
@@ -109,10 +119,16 @@ class ExprCompiler(CallsMixin, OperatorsMixin):
         except RecursionError:
             self.problems.append(ExprProblem("expression-too-deep", "expression is nested too deeply", 0))
             return None
+        traced = None
+        if self.trace is not None:  # one pass made both: the plain code is the traced one without _T
+            traced = _TRACE_END.sub(")", _TRACE_START.sub(r"_T(tr, \1, ", code))
+            code = _TRACE_MARKS.sub("", code)
         if not _compiles(code):
             self.problems.append(ExprProblem("expression-too-deep", "expression is nested too deeply", 0))
             return None
-        return CompiledExpr(code, type_, self.usage, self.slots)
+        if traced is not None and not _compiles(traced):
+            return CompiledExpr(code, type_, self.usage, [])  # the trace's _T calls nest too deep
+        return CompiledExpr(code, type_, self.usage, self.slots, traced)
 
     def _note_names_used(self) -> None:
         """After a problem, still count the params and lets the expression names.
@@ -155,7 +171,7 @@ class ExprCompiler(CallsMixin, OperatorsMixin):
         ):
             slot = self.trace.register(self.parsed.source_of(node))
             self.slots.append(slot)
-            code = f"_T(tr, {slot}, {code})"
+            code = f"\x00{slot}\x01{code}\x02"  # marks :meth:`compile` turns into _T(tr, slot, code)
         return code, type_
 
     # -- leaves -----------------------------------------------------------------------------------

@@ -44,6 +44,23 @@ class ParsedExpression:
     def _encoded(self) -> bytes:
         return self._parsed.encode()
 
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """Every bare name the expression uses (the ids of its ``ast.Name`` nodes)."""
+        found: set[str] = set()
+        pending: list[object] = [self.tree]
+        while pending:  # what ast.walk visits, without its generator per node
+            node = pending.pop()
+            if isinstance(node, ast.Name):
+                found.add(node.id)
+            elif isinstance(node, ast.AST):
+                for value in node.__dict__.values():
+                    if isinstance(value, ast.AST):
+                        pending.append(value)
+                    elif type(value) is list:
+                        pending.extend(value)
+        return frozenset(found)
+
     def offset(self, node: ast.AST) -> int:
         """The 0-based character offset of a node in :attr:`text`."""
         col = getattr(node, "col_offset", 0)
