@@ -44,6 +44,7 @@ class BranchCompiler(CompileContext):
         for name, raw in then.items():
             if name == "reason":
                 continue
+            field_where = where.child(name)
             field_type = outputs.types.get(name)
             if field_type is None:
                 suggestion = did_you_mean(name, outputs.types)
@@ -51,7 +52,7 @@ class BranchCompiler(CompileContext):
                 self.error(
                     "unknown-output",
                     f"{name} is not a field of the output schema{hint}",
-                    where.child(name),
+                    field_where,
                     key=True,
                 )
                 continue
@@ -59,22 +60,19 @@ class BranchCompiler(CompileContext):
                 self.error(
                     "derived-output",
                     f"{name} is computed by derive; do not set it in a rule",
-                    where.child(name),
+                    field_where,
                     key=True,
                 )
                 continue
-            value = self._output_value(raw, field_type, where.child(name), scope)
+            value = self._output_value(raw, field_type, field_where, scope)
             if value is not None:
-                values.append(
-                    OutputCode(name, value[0], value[1], Origin(label, where.child(name).location()))
-                )
-        given = {v.field for v in values} | set(then)
+                values.append(OutputCode(name, value[0], value[1], Origin(label, field_where.location())))
+        origin = Origin(label, where.location())
         for name, field_type in outputs.types.items():
-            if name in given or name in outputs.derived:
-                continue
+            if name in then or name in outputs.derived:
+                continue  # given (every value compiled above is one of then's keys), or derived
             if field_type.has_default:
                 default = self._literal(field_type.default, field_type)
-                origin = Origin(label, where.location())
                 values.append(OutputCode(name, default, frozenset(), origin, is_default=True))
             else:
                 self.error(
@@ -84,7 +82,7 @@ class BranchCompiler(CompileContext):
                     key=True,
                 )
         reason, needs = self._reason(then.get("reason"), where.child("reason"), scope, title or label)
-        return BranchCode(tuple(values), reason, needs, Origin(label, where.location()))
+        return BranchCode(tuple(values), reason, needs, origin)
 
     def _literal(self, value: Any, field_type: Type) -> str:
         """A schema default as code: numbers (and money written as text) become exact Decimals."""

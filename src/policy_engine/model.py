@@ -47,6 +47,11 @@ class Where:
 
     def child(self, *parts: str | int) -> Where:
         """The pointer of a node below this one."""
+        if len(parts) == 1:  # most calls
+            part = str(parts[0])
+            if "~" in part or "/" in part:
+                part = _escape(part)
+            return Where(self.doc, f"{self.pointer}/{part}")
         suffix = "".join(f"/{_escape(str(p))}" for p in parts)
         return Where(self.doc, self.pointer + suffix)
 

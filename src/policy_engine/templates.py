@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from policy_engine.expr.syntax import ExprProblem
 
 __all__ = ("TemplatePart", "split_template")
+
+_BRACE = re.compile("[{}]")
 
 
 @dataclass(frozen=True)
@@ -23,28 +26,32 @@ def split_template(template: str) -> list[TemplatePart] | ExprProblem:
     parts: list[TemplatePart] = []
     text: list[str] = []
     index = 0
-    while index < len(template):
-        char = template[index]
-        if char in "{}" and template[index + 1 : index + 2] == char:
+    while True:
+        found = _BRACE.search(template, index)  # the text up to the next brace is copied as it is
+        if found is None:
+            text.append(template[index:])
+            break
+        at = found.start()
+        text.append(template[index:at])
+        char = template[at]
+        if template[at + 1 : at + 2] == char:
             text.append(char)
-            index += 2
+            index = at + 2
             continue
         if char == "}":
-            return ExprProblem("template", "unmatched } in reason; write }} for a literal brace", index)
-        if char == "{":
-            end = template.find("}", index + 1)
-            if end < 0:
-                return ExprProblem("template", "unclosed { in reason; write {{ for a literal brace", index)
-            if not template[index + 1 : end].strip():
-                return ExprProblem("template", "empty {} in reason: put an expression inside", index)
-            if text:
-                parts.append(TemplatePart("".join(text), False))
-                text = []
-            parts.append(TemplatePart(template[index + 1 : end], True, index + 1))
-            index = end + 1
-            continue
-        text.append(char)
-        index += 1
-    if text:
-        parts.append(TemplatePart("".join(text), False))
+            return ExprProblem("template", "unmatched } in reason; write }} for a literal brace", at)
+        end = template.find("}", at + 1)
+        if end < 0:
+            return ExprProblem("template", "unclosed { in reason; write {{ for a literal brace", at)
+        if not template[at + 1 : end].strip():
+            return ExprProblem("template", "empty {} in reason: put an expression inside", at)
+        literal = "".join(text)
+        if literal:
+            parts.append(TemplatePart(literal, False))
+            text = []
+        parts.append(TemplatePart(template[at + 1 : end], True, at + 1))
+        index = end + 1
+    literal = "".join(text)
+    if literal:
+        parts.append(TemplatePart(literal, False))
     return parts

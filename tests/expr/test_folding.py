@@ -7,8 +7,11 @@ an answer.
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,11 +39,23 @@ def source(registry: Registry, decision: str, *, traced: bool = False) -> str:
     return (compiled.traced if traced else compiled.plain).source
 
 
+def answer_globals(registry: Registry, decision: str) -> dict[str, Any]:
+    function = registry.policy("acme-perks", "2024.01").decisions[decision].plain.function
+    return dict(function.__globals__)
+
+
 def test_constant_outputs_are_json_text_in_the_plain_function(registry: Registry) -> None:
     plain = source(registry, "calc")
-    # otherwise: {value: 0}, refund from the schema default: both money, written as their JSON text.
-    assert "return ((-1,), {'value': '0.00', 'refund': '0.00', 'due': None, 'note': 'n/a'}" in plain
+    # otherwise: {value: 0}, refund from the schema default: both money, written as their JSON text;
+    # every field is known, so the answer is a copy of one constant dict.
+    found = re.search(r"return \(\(-1,\), (_k[0-9]+)\.copy\(\), ", plain)
+    assert found, plain
+    answer = answer_globals(registry, "calc")[found.group(1)]
+    assert answer == {"value": "0.00", "refund": "0.00", "due": None, "note": "n/a"}
+    assert list(answer) == ["value", "refund", "due", "note"]  # the schema's order, as JSON shows it
     assert "_f1(r_refund, 'refund')" in plain  # the rule that refunds the input amount still formats it
+    # A field known only at run time: the dict is written out, the known fields as JSON text.
+    assert "{'value': _f0(r_value, 'value'), 'refund': '0.00', 'due': None, 'note': 'n/a'}" in plain
 
 
 def test_constant_reason_parts_merge_into_one_literal(registry: Registry) -> None:
@@ -112,6 +127,25 @@ def test_known_values_the_answer_holds_as_literals_are_not_stored(registry: Regi
     plain = source(registry, "calc")
     assert "r_note = " not in plain  # 'n/a' everywhere: the answers hold the literal
     assert plain.count("r_refund = ") == 1  # only where the answer formats it from the input
-    assert "return ((-1,), {'value': '0.00', 'refund': '0.00'" in plain
+    assert "return ((-1,), _k" in plain
     perks = source(registry, "perks")
     assert "r_coupon = _k0" in perks  # collect: the accumulators read each rule's values
+
+
+def test_a_constant_answer_is_a_fresh_dict_per_call(registry: Registry) -> None:
+    function = registry.policy("acme-perks", "2024.01").decisions["calc"].plain.function
+    placed = datetime(2024, 5, 1, tzinfo=UTC)
+    inp = {
+        "mode": "plain",
+        "amount": Decimal("10"),
+        "bonus": None,
+        "tier": "gold",
+        "placed_at": placed,
+        "filed_at": placed + timedelta(days=1),  # past the window: otherwise
+    }
+    first = function(inp)
+    assert first[0] == (-1,)
+    first[1]["note"] = "changed by a caller"
+    second = function(inp)
+    assert second[1] is not first[1]
+    assert second[1]["note"] == "n/a"

@@ -15,7 +15,7 @@ from typing import Any
 
 from policy_engine.expr.scope import ConstantPool
 
-__all__ = ("UNKNOWN", "Folder")
+__all__ = ("UNKNOWN", "Folder", "is_plain_literal")
 
 UNKNOWN: Any = object()
 """Marks a local whose value is only known at run time."""
@@ -24,6 +24,8 @@ _NEVER: Any = object()
 
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\(([A-Za-z_][A-Za-z0-9_]*)\)")
+_LITERAL_NAMES: dict[str, Any] = {"True": True, "False": False, "None": None}
 _KEYWORDS = frozenset({"None", "True", "False", "and", "or", "not", "if", "else", "is", "in"})
 _GLOBALS = re.compile(r"_k[0-9]+|p_[A-Za-z0-9_]+|_bi_[a-z_]+|_r[mvtds]|_TZ|_Decimal")
 # Comprehensions, powers and assignments could make loading slow or touch the module; they run per call.
@@ -77,16 +79,33 @@ class Folder:
         return value if scope else self._remember(code, value)
 
     def _simple(self, code: str) -> Any:
-        """The value of a plain text literal or constant name without compiling it, else ``_UNSEEN``.
+        """The value of simple code worked out without compiling it, else ``_UNSEEN``.
 
-        Most codes are these (texts of reasons and enum outputs, ``_k`` constants, params).
+        Most codes are these: a plain text literal (texts of reasons and enum outputs), ``True``, ``False``,
+        ``None``, ``[]``, a constant name (``_k`` constants, params) or a one-name call of one (a reason
+        part's renderer of a param, ``_rm(p_cap)``).
         """
         if len(code) >= 2 and code[0] == code[-1] == "'" and "\\" not in code and "'" not in code[1:-1]:
             return code[1:-1]  # repr of a text without quotes or escapes
+        if code in _LITERAL_NAMES:
+            return _LITERAL_NAMES[code]
+        if code == "[]":
+            return UNKNOWN  # a fresh list per call
         if code.isidentifier():
             value = self._globals.get(code, _UNSEEN)
             return UNKNOWN if isinstance(value, list | dict | set) else value
-        return _UNSEEN
+        call = _CALL.fullmatch(code)
+        if call is None:
+            return _UNSEEN
+        function = self._globals.get(call.group(1), _UNSEEN)
+        argument = self._globals.get(call.group(2), _UNSEEN)
+        if function is _UNSEEN or argument is _UNSEEN:
+            return _UNSEEN  # a built-in or an unknown name: compiled, as eval finds it
+        try:
+            value = function(argument)
+        except Exception:  # it raises again at run time, where the rule is named
+            return UNKNOWN
+        return UNKNOWN if isinstance(value, list | dict | set) else value
 
     def _local_names(self, code: str) -> tuple[str, ...] | Any:
         """The lets and results ``code`` names; ``_NEVER`` when it names anything never known at load."""
@@ -108,16 +127,20 @@ class Folder:
 
     def literal(self, value: Any) -> str:
         """Code for a folded value: a literal for text, numbers and flags, else a constant of the pool."""
-        if value is None or isinstance(value, str | bool) or type(value) is int:
-            return repr(value)
-        return self.pool.add(value)
+        return repr(value) if is_plain_literal(value) else self.pool.add(value)
 
-    def formatted(self, formatter: str, value: Any, field: str) -> str | None:
-        """The literal JSON text of a folded output value, or None when formatting it raises."""
+    def formatted(self, formatter: str, value: Any, field: str) -> Any:
+        """The JSON value (text, int, flag or None) of a folded output value, else UNKNOWN.
+
+        UNKNOWN when formatting raises (it raises again at run time) or gives any other kind of value.
+        """
         try:
             text = self.namespace[formatter](value, field)
         except Exception:  # the formatter raises again at run time, where the rule is named
-            return None
-        if text is None or isinstance(text, str | bool) or type(text) is int:
-            return repr(text)
-        return None
+            return UNKNOWN
+        return text if is_plain_literal(text) else UNKNOWN
+
+
+def is_plain_literal(value: Any) -> bool:
+    """Whether ``repr(value)`` is a Python literal of the value itself: None, text, a flag or an int."""
+    return value is None or isinstance(value, str | bool) or type(value) is int
