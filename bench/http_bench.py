@@ -2,7 +2,7 @@
 
 For 1 and 2 workers: start ``policy serve --workers N --db <temp>/decisions.db`` and
 ``bench/echo_app.py --workers N`` (the same ASGI server and settings, through ``server.run.serve_factory``:
-granian by default), warm both up, then alternate wrk runs
+granian by default), warm them up, then alternate wrk runs
 (``-t1 -c32 -d10s`` on loopback, ``bench/post.lua`` POSTing 64 different claim bodies from the
 reference corpus) against the echo and /v1/decide, ``ROUNDS`` times each, and keep the medians.
 wrk shares the two cores with the servers, and with two workers uvicorn sometimes leaves one worker
@@ -11,6 +11,7 @@ idle, hence the repeats. Errors are wrk's socket errors plus every status ≥ 40
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -72,11 +73,16 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60.
 
 
 @contextmanager
-def started(command: list[str], ready_url: str, log: Path) -> Any:
+def started(command: list[str], ready_url: str, log: Path, env: dict[str, str] | None = None) -> Any:
     """Run a server in its own process group until the block ends (then SIGINT, SIGKILL if needed)."""
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=None if env is None else {**os.environ, **env},
         )
         try:
             _wait_ready(ready_url, process)
@@ -136,11 +142,17 @@ def _logged(db: Path) -> int:
 
 
 def run_workers(workers: int, tmp: Path, bodies: Path, rounds: int) -> dict[str, Any]:
-    """Both servers with ``workers`` workers; alternating runs; medians."""
-    decide_port, echo_port = free_port(), free_port()
+    """Both servers with ``workers`` workers; alternating runs; medians.
+
+    With one worker a third server runs too: /v1/decide with the log's group commits on its writer thread
+    (``POLICY_DB_COMMIT=thread``) instead of the event loop, the issue's first idea, measured beside ours.
+    """
+    decide_port, echo_port, thread_port = free_port(), free_port(), free_port()
     db = tmp / f"decisions-{workers}w.db"
     policy = str(Path(sys.executable).with_name("policy"))
     decide_cmd = [policy, "serve", "--port", str(decide_port), "--db", str(db), "--workers", str(workers)]
+    thread_db = tmp / f"decisions-{workers}w-thread.db"
+    thread_cmd = [policy, "serve", "--port", str(thread_port), "--db", str(thread_db), "--workers", "1"]
     echo_cmd = [
         sys.executable,
         str(BENCH / "echo_app.py"),
@@ -149,24 +161,40 @@ def run_workers(workers: int, tmp: Path, bodies: Path, rounds: int) -> dict[str,
         "--workers",
         str(workers),
     ]
-    decide_url = f"http://127.0.0.1:{decide_port}/v1/decide"
-    echo_url = f"http://127.0.0.1:{echo_port}/echo"
-    runs: dict[str, list[dict[str, Any]]] = {"echo": [], "decide": []}
-    with (
-        started(decide_cmd, f"http://127.0.0.1:{decide_port}/health/ready", tmp / f"serve-{workers}w.log"),
-        started(echo_cmd, f"http://127.0.0.1:{echo_port}/health", tmp / f"echo-{workers}w.log"),
-    ):
+    urls = {
+        "echo": f"http://127.0.0.1:{echo_port}/echo",
+        "decide": f"http://127.0.0.1:{decide_port}/v1/decide",
+    }
+    if workers == 1:
+        urls["decide_thread"] = f"http://127.0.0.1:{thread_port}/v1/decide"
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in urls}
+    with contextlib.ExitStack() as servers:
+        servers.enter_context(
+            started(decide_cmd, f"http://127.0.0.1:{decide_port}/health/ready", tmp / f"serve-{workers}w.log")
+        )
+        servers.enter_context(
+            started(echo_cmd, f"http://127.0.0.1:{echo_port}/health", tmp / f"echo-{workers}w.log")
+        )
+        if "decide_thread" in urls:
+            servers.enter_context(
+                started(
+                    thread_cmd,
+                    f"http://127.0.0.1:{thread_port}/health/ready",
+                    tmp / "serve-1w-thread.log",
+                    env={"POLICY_DB_COMMIT": "thread"},
+                )
+            )
         sample = bodies.read_text(encoding="utf-8").splitlines()[0].encode()
-        for name, url in (("decide", decide_url), ("echo", echo_url)):
+        for name, url in urls.items():
             status, answer = post_once(url, sample)
             if status != 200:
                 raise SystemExit(f"(c) {name}: POST answered {status}: {answer[:500]!r}")
         time.sleep(1.0 if workers > 1 else 0.2)
-        wrk(echo_url, bodies, WARMUP)
-        wrk(decide_url, bodies, WARMUP)
+        for url in urls.values():
+            wrk(url, bodies, WARMUP)
         for _ in range(rounds):
-            runs["echo"].append(wrk(echo_url, bodies, DURATION))
-            runs["decide"].append(wrk(decide_url, bodies, DURATION))
+            for name, url in urls.items():
+                runs[name].append(wrk(url, bodies, DURATION))
     logged = _logged(db)
     out: dict[str, Any] = {"workers": workers, "runs": runs, "logged": logged}
     for name, results in runs.items():
@@ -178,6 +206,8 @@ def run_workers(workers: int, tmp: Path, bodies: Path, rounds: int) -> dict[str,
             "requests": sum(r["requests"] for r in results),
         }
     out["ratio"] = out["decide"]["rps"] / out["echo"]["rps"]
+    if "decide_thread" in out:
+        out["thread_ratio"] = out["decide_thread"]["rps"] / out["echo"]["rps"]
     return out
 
 
@@ -206,15 +236,24 @@ def report(result: dict[str, Any]) -> str:
     ]
     notes = []
     for row in result["rows"]:
-        for name, label in (("echo", "bare Litestar echo"), ("decide", "/v1/decide, log on")):
+        labels = {
+            "echo": ("bare Litestar echo", ""),
+            "decide": ("/v1/decide, log on", f"**{fmt(row['ratio'] * 100, 0)}%**"),
+            "decide_thread": (
+                "/v1/decide, log on, commits on the writer thread (`POLICY_DB_COMMIT=thread`)",
+                f"{fmt(row.get('thread_ratio', 0) * 100, 0)}%",
+            ),
+        }
+        for name, (label, ratio) in labels.items():
+            if name not in row:
+                continue
             r = row[name]
-            ratio = f"**{fmt(row['ratio'] * 100, 0)}%**" if name == "decide" else ""
             lines.append(
                 f"| {row['workers']} | {label} | {fmt(r['rps'], 0)} | {fmt(r['p50_ms'])} "
                 f"| {fmt(r['p99_ms'])} | {r['errors']} | {r['requests']:,} | {ratio} |"
             )
         each = ", ".join(
-            f"{name} {'/'.join(fmt(x['rps'], 0) for x in row['runs'][name])}" for name in ("echo", "decide")
+            f"{name} {'/'.join(fmt(x['rps'], 0) for x in runs)}" for name, runs in row["runs"].items()
         )
         notes.append(
             f"- {row['workers']} worker(s): runs {each} req/s; decision log rows written: {row['logged']:,} "

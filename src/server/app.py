@@ -35,7 +35,12 @@ def create_app(settings: Settings) -> Litestar:
     """One app (one per worker process): loads the policies, opens the log, starts the watcher."""
     configure_logging()
     metrics = Metrics()
-    log = SQLiteDecisionLog(settings.db_path, sync=settings.db_sync, max_pages=settings.db_max_pages)
+    log = SQLiteDecisionLog(
+        settings.db_path,
+        sync=settings.db_sync,
+        max_pages=settings.db_max_pages,
+        commit_on_loop=settings.db_commit == "loop",
+    )
 
     def count(outcome: ReloadOutcome) -> None:
         (metrics.reloads if outcome.ok else metrics.reload_failures).inc()

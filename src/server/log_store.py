@@ -175,15 +175,17 @@ class SQLiteDecisionLog:
     so the flush commits on the event loop itself: no thread hand-off, no wait for the GIL. Worker processes
     that share the file take turns through an ``flock`` on a lock file beside it; when another one holds it,
     the flush lets the event loop run and tries again after 0.1, 0.2, … at most 2 ms (a commit holds the
-    lock ~0.1 ms). With ``synchronous=FULL`` (an fsync per commit) the group goes to a single writer thread,
-    which waits for the lock without holding up the event loop.
+    lock ~0.1 ms). With ``synchronous=FULL`` (an fsync per commit), or when ``commit_on_loop`` is False, the
+    group goes to a single writer thread, which waits for the lock without holding up the event loop.
 
     SQLite's automatic checkpoint would run inside whichever commit crosses its threshold (1,000 pages,
     ~8 ms of copying and fsyncs on the event loop); it is off, and a checkpoint thread copies the WAL every
     ``_CHECKPOINT_ROWS`` rows beside the commits instead (see :meth:`_checkpoint`).
     """
 
-    def __init__(self, path: Path, *, sync: str = "normal", max_pages: int = 0) -> None:
+    def __init__(
+        self, path: Path, *, sync: str = "normal", max_pages: int = 0, commit_on_loop: bool = True
+    ) -> None:
         self.path = path
         self._sync = sync
         self._max_pages = max_pages
@@ -195,7 +197,7 @@ class SQLiteDecisionLog:
         self._write_lock = open(path.with_name(path.name + ".write-lock"), "a+b")  # noqa: SIM115 - held open
         self._writing = threading.Lock()
         """Held with the flock: one transaction (or checkpoint) at a time within this process too."""
-        self._commit_inline = sync == "normal"
+        self._commit_inline = sync == "normal" and commit_on_loop
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="decision-log-writer")
         self._checkpoints = self._connect()
         self._checkpoint_lock = open(path.with_name(path.name + ".checkpoint-lock"), "a+b")  # noqa: SIM115

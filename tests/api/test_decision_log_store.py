@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -113,4 +114,31 @@ def test_a_full_log_fails_every_waiting_append(tmp_path: Path) -> None:
     outcomes = asyncio.run(main())
     assert any(isinstance(o, log_store.LogWriteError) for o in outcomes)
     assert all(o is None or isinstance(o, log_store.LogWriteError) for o in outcomes)
+    log.close()
+
+
+@pytest.mark.parametrize(("sync", "commit_on_loop", "on_loop"), [
+    ("normal", True, True),
+    ("normal", False, False),
+    ("full", True, False),
+])  # fmt: skip
+def test_where_a_group_commit_runs(tmp_path: Path, sync: str, commit_on_loop: bool, on_loop: bool) -> None:
+    # normal: on the event loop unless told to use the writer thread; full (an fsync): always the thread
+    log = SQLiteDecisionLog(tmp_path / "d.sqlite3", sync=sync, commit_on_loop=commit_on_loop)
+    threads: list[str] = []
+    transaction = log._transaction
+
+    def recording(rows: list[DecisionRecord]) -> None:
+        threads.append(threading.current_thread().name)
+        transaction(rows)
+
+    log._transaction = recording  # type: ignore[method-assign]
+
+    async def main() -> str:
+        await asyncio.gather(*(log.append(_records(f"r{i}", 2)) for i in range(10)))
+        return threading.current_thread().name
+
+    loop_thread = asyncio.run(main())
+    assert _count(tmp_path / "d.sqlite3") == 20
+    assert threads and all((name == loop_thread) is on_loop for name in threads), threads
     log.close()

@@ -34,3 +34,10 @@ def test_log_lines_carry_the_decision_id_as_json() -> None:
 def test_a_watch_interval_that_is_not_a_sane_number_is_refused(interval: float) -> None:
     with pytest.raises(SettingsError, match="watch_interval"):
         Settings(watch_interval=interval)
+
+
+def test_db_commit_is_read_from_the_environment_and_checked() -> None:
+    assert Settings.from_env({}).db_commit == "loop"
+    assert Settings.from_env({"POLICY_DB_COMMIT": "thread"}).db_commit == "thread"
+    with pytest.raises(SettingsError, match="db_commit"):
+        Settings.from_env({"POLICY_DB_COMMIT": "later"})
