@@ -37,6 +37,8 @@ class CompileContext:
         self.usage = Usage()
         self.pool = ConstantPool()
         self.trace = TraceTable()
+        self._compiled: dict[tuple[str, int], tuple[Scope, CompiledExpr]] = {}
+        """(text, id of its scope) → that scope and the plain compile of the text in it, without problems."""
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -61,6 +63,14 @@ class CompileContext:
         if not isinstance(text, str):
             self.error("expression-type", f"expected an expression, got {text!r}", where)
             return None
+        if not trace:
+            # Rules repeat outputs and reason parts (order.amount): compiled once per decision and scope.
+            # Never a traced one: its trace slots are its own. Sharing the temporaries' names is safe:
+            # generated code sets a temporary before it reads it, within one expression.
+            cached = self._compiled.get((text, id(scope)))
+            if cached is not None and cached[0] is scope:
+                self.usage.merge(cached[1].usage)
+                return cached[1]
         parsed = parse_expression(text)
         if isinstance(parsed, ExprProblem):
             self._problem(parsed, where, offset)
@@ -71,6 +81,8 @@ class CompileContext:
             self._problem(problem, where, offset)
         # Names used before a problem still count as used: no "unused param" on top of the real error.
         self.usage.merge(compiler.usage)
+        if not trace and result is not None and not compiler.problems:  # problems are reported per place
+            self._compiled[(text, id(scope))] = (scope, result)
         return result
 
     # -- stages -----------------------------------------------------------------------------------
