@@ -41,8 +41,6 @@ MAX_STRING = 1000
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
 # Where a traced sub-expression starts and ends; generated code has no raw control characters otherwise
 # (texts are written with repr, which escapes them).
-_TRACE_START = re.compile("\x00([0-9]+)\x01")
-_TRACE_END = re.compile("\x02")
 _TRACE_MARKS = re.compile("\x00[0-9]+\x01|\x02")
 _FORBIDDEN: dict[str, str] = {
     "Lambda": "lambda is not allowed",
@@ -121,7 +119,7 @@ class ExprCompiler(CallsMixin, OperatorsMixin):
             return None
         traced = None
         if self.trace is not None:  # one pass made both: the plain code is the traced one without _T
-            traced = _TRACE_END.sub(")", _TRACE_START.sub(r"_T(tr, \1, ", code))
+            traced = code.replace("\x00", "_T(tr, ").replace("\x01", ", ").replace("\x02", ")")
             code = _TRACE_MARKS.sub("", code)
         if not _compiles(code):
             self.problems.append(ExprProblem("expression-too-deep", "expression is nested too deeply", 0))
@@ -171,7 +169,7 @@ class ExprCompiler(CallsMixin, OperatorsMixin):
         ):
             slot = self.trace.register(self.parsed.source_of(node))
             self.slots.append(slot)
-            code = f"\x00{slot}\x01{code}\x02"  # marks :meth:`compile` turns into _T(tr, slot, code)
+            code = f"\x00{slot}\x01{code}\x02"  # :meth:`compile` makes it _T(tr, slot, code), or drops them
         return code, type_
 
     # -- leaves -----------------------------------------------------------------------------------

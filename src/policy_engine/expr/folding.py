@@ -29,7 +29,7 @@ _LITERAL_NAMES: dict[str, Any] = {"True": True, "False": False, "None": None}
 _KEYWORDS = frozenset({"None", "True", "False", "and", "or", "not", "if", "else", "is", "in"})
 _GLOBALS = re.compile(r"_k[0-9]+|p_[A-Za-z0-9_]+|_bi_[a-z_]+|_r[mvtds]|_TZ|_Decimal")
 # Comprehensions, powers and assignments could make loading slow or touch the module; they run per call.
-_NOT_FOLDED = ("**", ":=", " for ", "lambda")
+_NOT_FOLDED = re.compile(r"\*\*|:=| for |lambda")
 
 
 class Folder:
@@ -109,11 +109,11 @@ class Folder:
 
     def _local_names(self, code: str) -> tuple[str, ...] | Any:
         """The lets and results ``code`` names; ``_NEVER`` when it names anything never known at load."""
-        if any(marker in code for marker in _NOT_FOLDED):
+        if _NOT_FOLDED.search(code) is not None:
             return _NEVER
         names: list[str] = []
-        for name in dict.fromkeys(_NAME.findall(_STRING.sub("''", code))):
-            if name in _KEYWORDS or (_GLOBALS.fullmatch(name) and name in self.namespace):
+        for name in dict.fromkeys(_NAME.findall(_STRING.sub("''", code) if "'" in code else code)):
+            if name in _KEYWORDS or (name in self.namespace and _GLOBALS.fullmatch(name)):
                 continue
             if name[:2] not in ("l_", "r_"):
                 return _NEVER  # an input, a temporary, an accumulator …

@@ -169,6 +169,8 @@ class _Generator:
     def ensure_lets(self, names: frozenset[str], indent: int, state: _Locals) -> None:
         """Write each let of ``names`` not yet done after those it needs (a loop: chains may be long)."""
         done = state.done
+        if names <= done:
+            return  # most calls: nothing, or nothing new, is needed
         for name in sorted(names):
             stack = [(name, iter(sorted(self.code.lets[name].needs)))]
             while stack:
