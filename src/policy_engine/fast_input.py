@@ -8,8 +8,11 @@ without the meta-schema check.
 
 It may only ever be *stricter* than jsonschema: ``INVALID`` sends the caller to jsonschema, which finds the
 located problems (or, if it finds none, the slow coercer is used). So a doubt compiles to ``INVALID`` and a
-schema keyword outside the subset means no fast path at all (``compile_fast_input`` returns None). A
-property test checks the generated function against jsonschema and the coercer.
+schema keyword outside the subset means no fast path at all (``compile_fast_input`` returns None). Inside
+the function a refusal may also be raised: a missing required property raises KeyError, and a leaf written
+as one expression (a timestamp, an amount, a string, an enum or a flag) raises ValueError through its reader
+or ``_refuse()``; the function turns both into ``INVALID``. Property tests check the generated function
+against jsonschema and the coercer.
 """
 
 from __future__ import annotations
