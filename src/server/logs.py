@@ -55,9 +55,6 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.propagate = False
 
 
-_DECISION_LINE = {"level": "info", "logger": "server.decisions", "message": "decision"}
-
-
 class DecisionLines:
     """Buffered JSON lines of decisions, in the same shape as the :class:`JsonFormatter` lines."""
 
@@ -76,13 +73,38 @@ class DecisionLines:
         self.dropped = 0
         """Lines that could not be written (the decision log still holds their decisions)."""
 
-    def add(self, fields: dict[str, Any]) -> None:
-        """Queue one line; it is written within ``interval`` seconds (or when the buffer is full)."""
+    def add(
+        self,
+        decision_id: str,
+        program: str,
+        version: str,
+        decision: str,
+        outcome: str | None,
+        rules: list[str],
+        ms: float,
+    ) -> None:
+        """Queue the line of one decision; it is written within ``interval`` seconds (or when full).
+
+        The line is built whole: the :class:`JsonFormatter` fields first, then the decision's.
+        """
         now_ms = time.time_ns() // 1_000_000
         if now_ms != self._stamp_ms:  # decisions of one millisecond share the formatted time
             self._stamp_ms = now_ms
             self._stamp = datetime.fromtimestamp(now_ms / 1000, UTC).isoformat(timespec="milliseconds")
-        line = {"time": self._stamp, **_DECISION_LINE, **fields}
+        line = {
+            "time": self._stamp,
+            "level": "info",
+            "logger": "server.decisions",
+            "message": "decision",
+            "event": "decision",
+            "decision_id": decision_id,
+            "program": program,
+            "version": version,
+            "decision": decision,
+            "outcome": outcome,
+            "rules": rules,
+            "ms": ms,
+        }
         with self._lock:
             self._lines.append(self._encoder.encode(line))
             full = len(self._lines) >= self._max_lines

@@ -119,16 +119,13 @@ class DecisionService:
                 answer["program"], answer["version"], answer["decision"], outcome_label, seconds
             )
             self.lines.add(
-                {
-                    "event": "decision",
-                    "decision_id": answer["decision_id"],
-                    "program": answer["program"],
-                    "version": answer["version"],
-                    "decision": answer["decision"],
-                    "outcome": outcome_label or None,
-                    "rules": answer["matched_rules"],
-                    "ms": round(seconds * 1000, 3),
-                }
+                answer["decision_id"],
+                answer["program"],
+                answer["version"],
+                answer["decision"],
+                outcome_label or None,
+                answer["matched_rules"],
+                round(seconds * 1000, 3),
             )
 
     def reject(self, exc: InputError | NotFoundError | EvaluationError, prefix: str = "") -> Problem:

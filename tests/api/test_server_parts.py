@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -15,19 +16,45 @@ class _BrokenStream(io.BytesIO):
         raise BrokenPipeError("stderr is gone")
 
 
+def _add(lines: DecisionLines, decision_id: str) -> None:
+    lines.add(decision_id, "douyin-anxingou", "2021.08", "claim", "approve", ["fresh-rot"], 1.25)
+
+
 def test_log_lines_that_cannot_be_written_are_dropped_not_raised() -> None:
     lines = DecisionLines(_BrokenStream(), max_lines=2)
-    lines.add({"event": "decision", "decision_id": "a"})
-    lines.add({"event": "decision", "decision_id": "b"})  # full: flushed now, into a broken stream
+    _add(lines, "a")
+    _add(lines, "b")  # full: flushed now, into a broken stream
     assert lines.dropped == 2
 
 
-def test_log_lines_carry_the_decision_id_as_json() -> None:
+def test_a_decision_line_is_one_json_object_with_every_field_in_order() -> None:
     stream = io.BytesIO()
     lines = DecisionLines(stream)
-    lines.add({"event": "decision", "decision_id": "0193"})
+    _add(lines, "0193")
+    lines.add("0194", "p", "v", "d", None, [], 0.5)
     lines.flush()
-    assert b'"decision_id":"0193"' in stream.getvalue() and stream.getvalue().endswith(b"\n")
+    text = stream.getvalue().decode()
+    assert text.endswith("\n") and len(text.splitlines()) == 2
+    first, second = (json.loads(line) for line in text.splitlines())
+    assert list(first) == [
+        "time", "level", "logger", "message", "event", "decision_id", "program", "version", "decision",
+        "outcome", "rules", "ms",
+    ]  # fmt: skip
+    assert first["time"].endswith("+00:00") and len(first["time"]) == len("2026-11-30T12:00:00.000+00:00")
+    assert {k: v for k, v in first.items() if k != "time"} == {
+        "level": "info",
+        "logger": "server.decisions",
+        "message": "decision",
+        "event": "decision",
+        "decision_id": "0193",
+        "program": "douyin-anxingou",
+        "version": "2021.08",
+        "decision": "claim",
+        "outcome": "approve",
+        "rules": ["fresh-rot"],
+        "ms": 1.25,
+    }
+    assert second["decision_id"] == "0194" and second["outcome"] is None and second["rules"] == []
 
 
 @pytest.mark.parametrize("interval", [float("inf"), float("nan"), -1.0, 4000.0])
