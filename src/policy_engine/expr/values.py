@@ -223,14 +223,15 @@ def format_money(d: Decimal) -> str:
         ValueError: When ``d`` is NaN or infinite.
         TypeError: When ``d`` is not a ``Decimal`` or ``int`` (a float, for example).
     """
-    if type(d) is Decimal and not d.is_nan():  # the common case first; NaN never equals a cache key
+    if type(d) is Decimal and d.is_finite():  # the common case first, in one lookup
         # Equal amounts round to the same text (1.005 and 1.0050 both give "1.01"): cached by value.
         text = _FORMATTED_MONEY.get(d)
-        if text is not None:
-            return text
+        if text is None:
+            text = remember(_FORMATTED_MONEY, d, f"{round_to_cent(d):f}")
+        return text
     if isinstance(d, bool) or not isinstance(d, Decimal | int):
         raise TypeError(f"money must be a Decimal, not {type(d).__name__}")
-    if isinstance(d, Decimal) and d.is_nan():
+    if isinstance(d, Decimal) and not d.is_finite():
         raise ValueError(f"cannot round {d} to the cent")
     text = _FORMATTED_MONEY.get(d)
     if text is None:
