@@ -89,9 +89,10 @@ def _check_policies(policies_dir: Path, schemas_dir: Path | None) -> tuple[Regis
         )
         return None, errors
     documents = []
+    cwd = Path.cwd().resolve()
     for path in discover_policies(policies_dir):
         try:
-            documents.append(read_source(path, display=display_path(path)))
+            documents.append(read_source(path, display=display_path(path, cwd)))
         except PolicyLoadError as exc:
             errors.extend(exc.errors)
     registry = compile_documents(documents, schemas_dir or find_schemas_dir(policies_dir), errors)

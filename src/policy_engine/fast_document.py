@@ -71,7 +71,7 @@ def _is_number(value: Any) -> bool:
 
 
 def _is_schema(value: Any) -> bool:
-    return isinstance(value, bool | Mapping)
+    return type(value) is dict or isinstance(value, bool | Mapping)  # a dict, mostly: no ABC check
 
 
 def _is_schema_list(value: Any) -> bool:
@@ -79,7 +79,7 @@ def _is_schema_list(value: Any) -> bool:
 
 
 def _is_schema_map(value: Any) -> bool:
-    return isinstance(value, Mapping) and all(_is_schema(s) for s in value.values())
+    return (type(value) is dict or isinstance(value, Mapping)) and all(_is_schema(s) for s in value.values())
 
 
 def _is_type_value(value: Any) -> bool:
@@ -536,7 +536,7 @@ def schema_in_subset(schema: Mapping[str, Any]) -> bool:
         node, depth = pending.pop()
         if node is True or node is False:
             continue
-        if not isinstance(node, Mapping) or depth > _MAX_DEPTH:
+        if not (type(node) is dict or isinstance(node, Mapping)) or depth > _MAX_DEPTH:
             return False
         for key, value in node.items():
             allowed = _KEYWORDS.get(key) or _ANNOTATIONS.get(key)

@@ -23,9 +23,12 @@ def discover_test_tables(policies_dir: Path) -> list[Path]:
     return sorted(path for path in policies_dir.glob("*/tests/*.cases.yaml") if path.is_file())
 
 
-def display_path(path: Path) -> str:
-    """A path as errors show it: relative to the working directory when it lies below it."""
+def display_path(path: Path, cwd: Path | None = None) -> str:
+    """A path as errors show it: relative to the working directory when it lies below it.
+
+    ``cwd``: the working directory already resolved, when the caller shows many paths at once.
+    """
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(path.resolve().relative_to(cwd or Path.cwd().resolve()))
     except ValueError:
         return str(path)

@@ -32,8 +32,12 @@ class _Compiled:
         self.schema = schema
         self.validator = compile_validator(schema, check=False)  # checked by the caller
         self.type = type_
-        self.coercer = build_coercer(type_)
         self._fast_name = fast_name
+
+    @cached_property
+    def coercer(self) -> Coercer:
+        """Built when a decision takes it (at load, for its input schema): output schemas need none."""
+        return build_coercer(self.type)
 
     @cached_property
     def fast_input(self) -> FastInput | None:

@@ -41,6 +41,7 @@ _NULLS = frozenset({"", "null", "~"})
 _NUMBER_START = frozenset("+-0123456789")
 _ORIGIN = Position(1, 1, 0)
 _BOOLEANS = {"true": True, "false": False}
+_WORDS = _NULLS | set(_BOOLEANS)
 _YAML_TAG_PREFIX = "tag:yaml.org,2002:"
 _new = tuple.__new__  # makes a Position or ScalarSpan without a call of its Python-level __new__
 # Words for PyYAML's token names in syntax messages.
@@ -249,12 +250,12 @@ class _Builder:
             return False
         else:
             pointer = top.entry
-        if style is None:
-            if len(text) > self.max_number_chars and _is_number(text):
-                return False
-            value = resolve_plain_scalar(text)
+        if style is not None or (text and text[0] not in _NUMBER_START and text not in _WORDS):
+            value = text  # quoted, or plain text that is no number, boolean or null: no resolving
+        elif len(text) > self.max_number_chars and _is_number(text):
+            return False
         else:
-            value = text
+            value = resolve_plain_scalar(text)
         self.nodes += 1
         start = _new(Position, (mark.line + 1, mark.column + 1, mark.index))
         self.positions[pointer] = start
