@@ -222,8 +222,8 @@ class _Builder:
         """Do what :meth:`feed` does for the usual scalar, a text key or a value in a collection; else False.
 
         Most events of a file are these, and the calls :meth:`feed` makes per event were most of the reading
-        time. Anything unusual (an anchor, a tag, non-ASCII text to check, a dropped node, a key that is no
-        text, a long number, the node limit) is left to :meth:`feed`, untouched but for the style.
+        time. Anything unusual (an anchor, a tag, a lone surrogate, a dropped node, a key that is no text,
+        a long number, the node limit) is left to :meth:`feed`, untouched but for the style.
         """
         if event.style == "":
             event.style = None  # libyaml says "" for a plain scalar, the Python parser None
