@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from policy_engine.expr.types import Kind, type_of_schema
+from policy_engine.expr.types import Kind, Type, type_of_schema
 from policy_engine.expr.values import money_input, parse_timestamp
 
 __all__ = ("INVALID", "FastInput", "compile_fast_input")
@@ -166,8 +166,8 @@ def _check_values(schema: Mapping[str, Any]) -> None:
             raise _Unsupported("pattern") from exc
 
 
-def _node(w: _Writer, schema: Any, v: str, out: str, indent: int, depth: int) -> None:
-    """Check value ``v`` against ``schema``; assign its coerced value to ``out``."""
+def _node(w: _Writer, schema: Any, type_: Type, v: str, out: str, indent: int, depth: int) -> None:
+    """Check value ``v`` against ``schema`` (of type ``type_``); assign its coerced value to ``out``."""
     leaf = _leaf_expression(w, schema, v)
     if leaf is not None:
         w.emit(indent, f"{out} = {leaf}")
@@ -186,7 +186,7 @@ def _node(w: _Writer, schema: Any, v: str, out: str, indent: int, depth: int) ->
     _enum(w, schema, v, indent)
     _numeric(w, schema, v, indent)
     _string(w, schema, v, indent)
-    kind = type_of_schema(schema).kind
+    kind = type_.kind
     if kind is not Kind.OBJECT and not _OBJECT_KEYWORDS.isdisjoint(schema):
         raise _Unsupported("object keywords on a node that is not an object")
     if kind is not Kind.LIST and not _ARRAY_KEYWORDS.isdisjoint(schema):
@@ -195,9 +195,9 @@ def _node(w: _Writer, schema: Any, v: str, out: str, indent: int, depth: int) ->
     if containers and len(set(types) - {"null"}) > 1:
         raise _Unsupported("a container mixed with other types")
     if kind is Kind.OBJECT:
-        _object(w, schema, v, out, indent, depth, "null" in types)
+        _object(w, schema, type_, v, out, indent, depth, "null" in types)
     elif kind is Kind.LIST:
-        _array(w, schema, v, out, indent, depth)
+        _array(w, schema, type_, v, out, indent, depth)
     elif "object" in types or "array" in types:
         raise _Unsupported("container kind")
     else:
@@ -351,7 +351,14 @@ def _scalar(
 
 
 def _object(
-    w: _Writer, schema: Mapping[str, Any], v: str, out: str, indent: int, depth: int, nullable: bool
+    w: _Writer,
+    schema: Mapping[str, Any],
+    type_: Type,
+    v: str,
+    out: str,
+    indent: int,
+    depth: int,
+    nullable: bool,
 ) -> None:
     properties = schema.get("properties", {})
     required = list(schema.get("required", ()))
@@ -369,12 +376,13 @@ def _object(
             w.fail_if(inner, f"{str(name)!r} not in {v}")
     if extra is False:
         w.fail_if(inner, f"not {w.const(frozenset(properties))}.issuperset({v})")
+    field_types = dict(type_.fields)
     fields = []
     for name, sub in properties.items():
         value, result = w.name("_v"), w.name("_r")
         if name in required:  # a missing one raises KeyError: the function returns INVALID
             w.emit(inner, f"{value} = {v}[{name!r}]")
-            _node(w, sub, value, result, inner, depth + 1)
+            _node(w, sub, field_types[name], value, result, inner, depth + 1)
         else:
             w.emit(inner, f"{value} = {v}.get({name!r}, _ABSENT)")
             leaf = _leaf_expression(w, sub, value)
@@ -385,12 +393,14 @@ def _object(
             w.emit(inner, f"if {value} is _ABSENT:")
             w.emit(inner + 1, f"{result} = None")
             w.emit(inner, "else:")
-            _node(w, sub, value, result, inner + 1, depth + 1)
+            _node(w, sub, field_types[name], value, result, inner + 1, depth + 1)
         fields.append(f"{name!r}: {result}")
     w.emit(inner, f"{out} = {{{', '.join(fields)}}}")
 
 
-def _array(w: _Writer, schema: Mapping[str, Any], v: str, out: str, indent: int, depth: int) -> None:
+def _array(
+    w: _Writer, schema: Mapping[str, Any], type_: Type, v: str, out: str, indent: int, depth: int
+) -> None:
     w.emit(indent, f"if {v} is None:")
     w.emit(indent + 1, f"{out} = None")
     w.emit(indent, "else:")
@@ -406,7 +416,9 @@ def _array(w: _Writer, schema: Mapping[str, Any], v: str, out: str, indent: int,
         item, result = w.name("_i"), w.name("_r")
         w.emit(inner, f"{out} = []")
         w.emit(inner, f"for {item} in {v}:")
-        _node(w, items, item, result, inner + 1, depth + 1)
+        if type_.item is None:
+            raise _Unsupported("items")
+        _node(w, items, type_.item, item, result, inner + 1, depth + 1)
         w.emit(inner + 1, f"{out}.append({result})")
     if schema.get("uniqueItems") is True:
         # only lists of strings are compared here; anything else goes to jsonschema
@@ -424,7 +436,8 @@ def compile_fast_input(schema: Mapping[str, Any], name: str = "input") -> FastIn
     """The generated check-and-coerce function of a decision input schema, or None when unsupported."""
     w = _Writer()
     try:
-        _node(w, schema, "data", "result", 2, 0)
+        # the expression types of the whole tree, worked out once (each node's kind is read from them)
+        _node(w, schema, type_of_schema(schema), "data", "result", 2, 0)
     except (_Unsupported, ValueError, TypeError, ArithmeticError, AttributeError):  # any doubt: no fast path
         return None
     # A KeyError means a required property is missing (each is read by subscript, on a value already tested
