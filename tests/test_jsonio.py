@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policy_engine.errors import InputError
-from policy_engine.jsonio import _NOT_PLAIN, _read_plain, loads_strict
+from policy_engine.jsonio import _NOT_PLAIN, _read_plain, deeper_than, loads_strict
 
 # Characters that make JSON text hard: quotes, backslashes, colons, braces, controls, non-ASCII.
 _TEXT = st.text(
@@ -109,3 +109,35 @@ def test_common_body_is_read_on_the_plain_path_with_exact_numbers() -> None:
     }
     assert str(value["input"]["amount"]) == "129.90"
     assert value == loads_strict(body)
+
+
+def _depth_by_scan(text: str, limit: int) -> bool:
+    """The specification of deeper_than, one character at a time (its first implementation)."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+@settings(max_examples=3000, deadline=None)
+@given(text=st.text(alphabet='[]{}"\\ax:,\n', max_size=60), limit=st.integers(0, 4))
+def test_deeper_than_agrees_with_a_scan_of_every_character(text: str, limit: int) -> None:
+    # strings (escapes, unclosed ones) and brackets in any order, with and without a backslash anywhere
+    assert deeper_than(text, limit) is _depth_by_scan(text, limit)
+    plain = text.replace("\\", "")
+    assert deeper_than(plain, limit) is _depth_by_scan(plain, limit)
