@@ -215,12 +215,13 @@ _LEAF_TESTS = {
 }
 
 
-def _leaf_expression(w: _Writer, schema: Any, v: str) -> str | None:
+def _leaf_expression(w: _Writer, schema: Any, v: str, source: str | None = None) -> str | None:
     """A leaf with nothing more to check, as one expression (most leaves of our schemas), or None.
 
     A timestamp or an amount is read by a reader that raises ValueError for anything it refuses (a wrong
     type included); a string, an enum of strings or a boolean is tested, and ``_refuse()`` raises the
-    ValueError. The function turns it into INVALID. Null, where allowed, is passed through.
+    ValueError. The function turns it into INVALID. Null, where allowed, is passed through. With
+    ``source``, the expression also reads the value: it is named ``v`` where it is first evaluated.
     """
     if not isinstance(schema, Mapping) or not _LEAF_KEYWORDS.issuperset(schema):
         return None
@@ -230,25 +231,33 @@ def _leaf_expression(w: _Writer, schema: Any, v: str) -> str | None:
         return None
     kinds = frozenset(types) - {"null"}
     fmt = schema.get("format")
+    first = v if source is None else f"({v} := {source})"
     if fmt is None:
         test = _LEAF_TESTS.get(kinds)
         if test is None:
             return None
-        test = test.format(v=v)
+        test = test.format(v=_FIRST)
         if "enum" in schema:
             values = schema["enum"]
             if kinds != {"string"} or not all(type(x) is str or x is None for x in values):
                 return None
-            test = f"{test} and {v} in {w.const(frozenset(x for x in values if x is not None))}"
+            test = f"{test} and {_FIRST} in {w.const(frozenset(x for x in values if x is not None))}"
             if "null" in types and None in values:
-                test = f"{v} is None or ({test})"
+                test = f"{_FIRST} is None or ({test})"
         elif "null" in types:
-            test = f"{v} is None or {test}"
-        return f"{v} if {test} else _refuse()"
+            test = f"{_FIRST} is None or {test}"
+        # the test is evaluated first, from its left: the value is named at its first occurrence there
+        return f"{v} if {test.replace(_FIRST, first, 1).replace(_FIRST, v)} else _refuse()"
     reader = _LEAF_READERS.get((fmt, kinds))
     if reader is None or "enum" in schema:
         return None
-    return f"None if {v} is None else {reader}({v})" if "null" in types else f"{reader}({v})"
+    if "null" in types:
+        return f"None if {first} is None else {reader}({v})"
+    return f"{reader}({v if source is None else source})"
+
+
+_FIRST = "\x00"
+"""Where a leaf's test reads the value: the first is where a read value gets its name."""
 
 
 def _refuse() -> Any:
@@ -381,15 +390,20 @@ def _object(
     for name, sub in properties.items():
         value, result = w.name("_v"), w.name("_r")
         if name in required:  # a missing one raises KeyError: the function returns INVALID
-            w.emit(inner, f"{value} = {v}[{name!r}]")
-            _node(w, sub, field_types[name], value, result, inner, depth + 1)
+            leaf = _leaf_expression(w, sub, value, f"{v}[{name!r}]")
+            if leaf is not None:  # one line: read, checked and coerced
+                w.emit(inner, f"{result} = {leaf}")
+            else:
+                w.emit(inner, f"{value} = {v}[{name!r}]")
+                _node(w, sub, field_types[name], value, result, inner, depth + 1)
         else:
-            w.emit(inner, f"{value} = {v}.get({name!r}, _ABSENT)")
             leaf = _leaf_expression(w, sub, value)
             if leaf is not None:  # one line: absent reads as None
-                w.emit(inner, f"{result} = None if {value} is _ABSENT else {leaf}")
+                got = f"({value} := {v}.get({name!r}, _ABSENT))"
+                w.emit(inner, f"{result} = None if {got} is _ABSENT else {leaf}")
                 fields.append(f"{name!r}: {result}")
                 continue
+            w.emit(inner, f"{value} = {v}.get({name!r}, _ABSENT)")
             w.emit(inner, f"if {value} is _ABSENT:")
             w.emit(inner + 1, f"{result} = None")
             w.emit(inner, "else:")
