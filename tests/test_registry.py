@@ -7,7 +7,7 @@ acme-care: 2020.01 from 2020-01-01; 2021.01 (extends 2020.01, adds the decision 
 from __future__ import annotations
 
 import json
-from datetime import UTC, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -294,3 +294,6 @@ def test_in_force_agrees_with_the_windows_at_every_bound_in_any_zone(registry: R
                 assert versions.in_force(moment) is expected, moment
                 checked.add(None if expected is None else expected.version)
     assert checked == {None, "2020.01", "2021.01", "2022.01"}
+    for far in (datetime(2500, 1, 1, tzinfo=UTC), datetime(1, 1, 2, tzinfo=UTC)):  # beyond the float path
+        expected = next((w.policy for w in reversed(versions.windows) if w.contains(far)), None)
+        assert versions.in_force(far) is expected

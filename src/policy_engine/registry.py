@@ -52,25 +52,27 @@ class ProgramVersions:
 
     def in_force(self, moment: datetime) -> CompiledPolicy | None:
         """The version in force at ``moment``, if any."""
-        offset = moment.utcoffset()
-        if offset is not None and 1 < moment.year < 9999:  # no overflow subtracting the offset
-            # Comparing aware datetimes of two zones costs two utcoffset() calls each time; the bounds are
-            # kept as naive UTC, so one subtraction here makes every comparison a plain one (same order).
-            utc = moment.replace(tzinfo=None) - offset
-            for start, end, policy in self._utc_windows:
-                if start <= utc and (end is None or utc < end):
-                    return policy
-            return None
+        tz = moment.tzinfo
+        if tz is not None and tz.utcoffset(moment) is not None:
+            # Comparing aware datetimes of two zones costs two utcoffset() calls each time; one timestamp()
+            # makes every comparison a float one. Below 2**32 s (the year 2106) floats are spaced under
+            # half a microsecond, so microseconds apart stay apart and the order is exact.
+            seconds = moment.timestamp()
+            if -_EXACT_SECONDS < seconds < _EXACT_SECONDS:
+                for start, end, policy in self._window_seconds:
+                    if start <= seconds and (end is None or seconds < end):
+                        return policy
+                return None
         for window in reversed(self.windows):  # windows do not overlap; most requests are for the latest
             if window.contains(moment):
                 return window.policy
         return None
 
     @cached_property
-    def _utc_windows(self) -> tuple[tuple[datetime, datetime | None, CompiledPolicy], ...]:
-        """Each window as naive UTC bounds, latest first (most requests are for the latest)."""
+    def _window_seconds(self) -> tuple[tuple[float, float | None, CompiledPolicy], ...]:
+        """Each window as timestamps, latest first (most requests are for the latest)."""
         return tuple(
-            (_naive_utc(w.start), None if w.end is None else _naive_utc(w.end), w.policy)
+            (w.start.timestamp(), None if w.end is None else w.end.timestamp(), w.policy)
             for w in reversed(self.windows)
         )
 
@@ -193,11 +195,7 @@ class Registry:
         return policy, compiled
 
 
-def _naive_utc(moment: datetime) -> datetime:
-    offset = moment.utcoffset()
-    if offset is None:
-        raise ValueError(f"a version window bound has no UTC offset: {moment.isoformat()}")
-    return moment.replace(tzinfo=None) - offset
+_EXACT_SECONDS = float(2**32)
 
 
 def shown_name(name: str, limit: int = 64) -> str:
