@@ -40,19 +40,10 @@ from policy_engine.schemas import format_checker
 
 REPEATS = 15
 
-_Category = Literal["general", "fresh", "beauty", "customized", "digital"]
-_Service = Literal[
-    "genuine",
-    "seven_day_return",
-    "instant_refund",
-    "shipping_insurance",
-    "doorstep_pickup",
-    "fresh_rot",
-    "allergy",
-    "same_day_dispatch",
-    "dispatch_24h",
-]
-_ClaimType = Literal["counterfeit", "no_reason_return", "instant_refund", "fresh_rot", "allergy"]
+# The claim input's enums as the corpus draws them (a valid input they refused would show in the agreement).
+_Category = Literal[claim_corpus.CATEGORIES]  # type: ignore[valid-type]
+_Service = Literal[claim_corpus.SERVICES]  # type: ignore[valid-type]
+_ClaimType = Literal[claim_corpus.CLAIM_TYPES]  # type: ignore[valid-type]
 
 
 class _Order(TypedDict, total=False):
