@@ -213,3 +213,21 @@ def test_each_one_line_leaf_form_accepts_and_coerces_as_jsonschema_and_the_coerc
         else:
             assert got is INVALID, data
     assert accepted >= 1
+
+
+@pytest.mark.parametrize("levels", [19, 20, 25, 60])
+def test_a_schema_nested_past_pythons_block_limit_gets_no_fast_path_not_a_crash(levels: int) -> None:
+    # each array level is a loop in the generated function; Python allows 20 nested blocks, the whole
+    # function's try among them. Past that the schema is left to jsonschema, as any doubt is.
+    leaf: dict[str, Any] = {"type": "string"}
+    for _ in range(levels):
+        leaf = {"type": "array", "items": leaf}
+    schema = {"type": "object", "properties": {"a": leaf}}
+    fast = compile_fast_input(schema)
+    if levels < 20:
+        assert fast is not None
+    if fast is not None:
+        nested: Any = "x"
+        for _ in range(levels):
+            nested = [nested]
+        assert fast({"a": nested}) == {"a": nested}

@@ -474,7 +474,11 @@ def compile_fast_input(schema: Mapping[str, Any], name: str = "input") -> FastIn
         "_multiple_of": _multiple_of,
         **w.constants,
     }
-    exec(compile(source, f"<input schema {name}>", "exec"), namespace)  # our own generated code
+    try:
+        code = compile(source, f"<input schema {name}>", "exec")
+    except (SyntaxError, RecursionError, MemoryError):  # nested past Python's limits: no fast path
+        return None
+    exec(code, namespace)  # our own generated code
     function: FastInput = namespace["fast_input"]
     return function
 

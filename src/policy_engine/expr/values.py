@@ -231,7 +231,7 @@ def format_money(d: Decimal) -> str:
         return text
     if isinstance(d, bool) or not isinstance(d, Decimal | int):
         raise TypeError(f"money must be a Decimal, not {type(d).__name__}")
-    if isinstance(d, Decimal) and not d.is_finite():
+    if isinstance(d, Decimal) and d.is_nan():
         raise ValueError(f"cannot round {d} to the cent")
     text = _FORMATTED_MONEY.get(d)
     if text is None:
