@@ -12,11 +12,9 @@ from pathlib import Path
 
 from server.log_store import prepare_database
 from server.metrics import prepare_metrics_dir
-from server.settings import Settings
+from server.settings import ASGI_SERVERS, Settings
 
 __all__ = ("ASGI_SERVERS", "serve", "serve_factory")
-
-ASGI_SERVERS = ("granian", "uvicorn")
 
 
 def serve(settings: Settings) -> None:

@@ -9,9 +9,11 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ("ENV_NAMES", "Settings", "SettingsError")
+__all__ = ("ASGI_SERVERS", "ENV_NAMES", "Settings", "SettingsError")
 
 MIB = 1024 * 1024
+ASGI_SERVERS = ("granian", "uvicorn")
+"""The ASGI servers `policy serve` can run under (the CLI's --server choice lists them too)."""
 
 ENV_NAMES: Mapping[str, str] = {
     "host": "POLICY_HOST",
@@ -79,7 +81,7 @@ class Settings:
         )
         _check(self.db_sync in ("normal", "full"), "db_sync", "must be normal or full")
         _check(self.db_commit in ("loop", "thread"), "db_commit", "must be loop or thread")
-        _check(self.asgi_server in ("granian", "uvicorn"), "asgi_server", "must be granian or uvicorn")
+        _check(self.asgi_server in ASGI_SERVERS, "asgi_server", "must be " + " or ".join(ASGI_SERVERS))
         _check(self.db_max_pages >= 0, "db_max_pages", "must be 0 (no limit) or a page count")
         for name in ("admin_token", "read_token"):
             token = getattr(self, name)
