@@ -27,7 +27,7 @@ from typing import Any
 
 from jsonschema import FormatChecker
 
-__all__ = ("DocumentCheck", "compile_fast_document", "schema_in_subset")
+__all__ = ("KEYWORD_VALUES", "DocumentCheck", "compile_fast_document", "schema_in_subset")
 
 DocumentCheck = Callable[[Any], bool]
 """True when the document is valid; False when jsonschema must look at it."""
@@ -129,6 +129,10 @@ _KEYWORDS: dict[str, Callable[[Any], bool]] = {
 """The keywords implemented here, with what the 2020-12 meta-schema allows as their value (stricter
 where jsonschema's meta-schema check would depend on details, e.g. ``enum`` of strings only)."""
 
+KEYWORD_VALUES: Mapping[str, Callable[[Any], bool]] = {**_ANNOTATIONS, **_KEYWORDS}
+"""Every keyword of the subset, validating or not, with the values the meta-schema allows; a schema whose
+keywords all pass needs no meta-schema check (:mod:`policy_engine.fast_input` relies on it too)."""
+
 
 def _always(value: Any) -> bool:
     return True
@@ -190,7 +194,7 @@ class _Builder:
         if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
             raise _Unsupported("schema node")
         for key, value in schema.items():
-            allowed = _KEYWORDS.get(key) or _ANNOTATIONS.get(key)
+            allowed = KEYWORD_VALUES.get(key)
             if allowed is None:
                 raise _Unsupported(key)
             if not allowed(value):
@@ -539,7 +543,7 @@ def schema_in_subset(schema: Mapping[str, Any]) -> bool:
         if not (type(node) is dict or isinstance(node, Mapping)) or depth > _MAX_DEPTH:
             return False
         for key, value in node.items():
-            allowed = _KEYWORDS.get(key) or _ANNOTATIONS.get(key)
+            allowed = KEYWORD_VALUES.get(key)
             if allowed is None or not allowed(value):
                 return False
         if "pattern" in node:

@@ -24,6 +24,7 @@ from typing import Any
 
 from policy_engine.expr.types import Kind, Type, type_of_schema
 from policy_engine.expr.values import money_input, parse_timestamp
+from policy_engine.fast_document import KEYWORD_VALUES
 
 __all__ = ("INVALID", "FastInput", "compile_fast_input")
 
@@ -105,48 +106,13 @@ def _types(schema: Mapping[str, Any]) -> list[str] | None:
     return types
 
 
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _is_number(value: Any) -> bool:
-    if isinstance(value, Decimal):
-        return value.is_finite()
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-_VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
+_VALUE_CHECKS: Mapping[str, Callable[[Any], bool]] = {
+    **KEYWORD_VALUES,
     "$schema": lambda v: isinstance(v, str),
     "$id": lambda v: isinstance(v, str) and "#" not in v[:-1],  # the meta-schema: ^[^#]*#?$
-    "$comment": lambda v: isinstance(v, str),
-    "title": lambda v: isinstance(v, str),
-    "description": lambda v: isinstance(v, str),
-    "examples": lambda v: isinstance(v, list),
-    "type": lambda v: (
-        isinstance(v, str)
-        or (isinstance(v, list) and bool(v) and all(isinstance(t, str) for t in v) and len(set(v)) == len(v))
-    ),
-    "enum": lambda v: isinstance(v, list),
-    "format": lambda v: isinstance(v, str),
-    "properties": lambda v: isinstance(v, Mapping) and all(isinstance(s, Mapping) for s in v.values()),
-    "required": lambda v: (
-        isinstance(v, list) and all(isinstance(n, str) for n in v) and len(set(v)) == len(v)
-    ),
-    "additionalProperties": lambda v: isinstance(v, bool | Mapping),
-    "items": lambda v: isinstance(v, bool | Mapping),
-    "minItems": _is_count,
-    "maxItems": _is_count,
-    "minLength": _is_count,
-    "maxLength": _is_count,
-    "uniqueItems": lambda v: isinstance(v, bool),
-    "minimum": _is_number,
-    "maximum": _is_number,
-    "exclusiveMinimum": _is_number,
-    "exclusiveMaximum": _is_number,
-    "multipleOf": lambda v: _is_number(v) and v > 0,
-    "pattern": lambda v: isinstance(v, str),
 }
-"""What JSON Schema 2020-12's meta-schema allows as the value of each keyword of the subset."""
+"""What JSON Schema 2020-12's meta-schema allows as the value of each keyword of the subset (the policy-file
+check's table, and the two identifiers input schemas may carry)."""
 
 
 def _check_values(schema: Mapping[str, Any]) -> None:
