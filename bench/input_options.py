@@ -24,7 +24,8 @@ The options:
   ``T``, more than six fraction digits, an offset without its colon), the year range, the amounts (read
   by the engine's money reader), ``uniqueItems``, and a count of colons against the Structs re-encoded (a
   key given twice is dropped silently by msgspec; a ``+00:00`` re-encoded as ``Z`` is refused too). This is
-  the fastest exact msgspec path found; it was measured, not built (see RESULTS.md).
+  the fastest exact msgspec path found. Built into the decide route, it took nothing off the full decide,
+  so it was not kept (RESULTS.md, "This stop").
 """
 
 from __future__ import annotations
