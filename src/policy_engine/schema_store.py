@@ -117,10 +117,6 @@ class SchemaStore:
             compiled = self._by_text[text] = result
         return LoadedSchema(name, text, compiled)
 
-    def texts(self) -> dict[str, str]:
-        """Every schema loaded so far, by name."""
-        return {name: s.text for name, s in self._cache.items() if isinstance(s, LoadedSchema)}
-
     def text(self, name: str) -> str | None:
         """The text of one schema loaded so far (``<program>/<file>``), else None."""
         loaded = self._cache.get(name)
