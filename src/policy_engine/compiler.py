@@ -217,7 +217,7 @@ def _compile_policy(
         found = inherited.find(decision_spec, params, tz) if inherited is not None else None
         if found is not None:
             decisions[name] = replace(found.decision, version=spec.version)
-            used |= found.params
+            used.update(name for name, _ in found.params)
             schema_names.update(found.decision.schema_files)
             continue
         compiler = DecisionCompiler(spec, decision_spec, params, store, tz)
@@ -268,10 +268,8 @@ class _Compiled:
 
     spec: DecisionSpec
     tz: ZoneInfo
-    params: frozenset[str]
-    """The params it reads (``params.x``)."""
-    values: tuple[ParamValue, ...]
-    """Their values and types, in the order of ``sorted(params)``."""
+    params: tuple[tuple[str, ParamValue], ...]
+    """The params it reads (``params.x``), each with its value and type."""
     decision: CompiledDecision
 
 
@@ -295,10 +293,7 @@ class _Inherited:
         for found in self._by_spec.get(id(spec), ()):
             if found.spec is not spec or found.tz is not tz:
                 continue
-            names = sorted(found.params)
-            if all(
-                n in params and _same_param(params[n], v) for n, v in zip(names, found.values, strict=True)
-            ):
+            if all(n in params and _same_param(params[n], v) for n, v in found.params):
                 return found
         return None
 
@@ -311,9 +306,8 @@ class _Inherited:
         used: set[str],
     ) -> None:
         """Remember a decision compiled without errors or warnings."""
-        names = sorted(used)
-        values = tuple(params[n] for n in names)
-        self._by_spec.setdefault(id(spec), []).append(_Compiled(spec, tz, frozenset(used), values, decision))
+        read = tuple((n, params[n]) for n in sorted(used))
+        self._by_spec.setdefault(id(spec), []).append(_Compiled(spec, tz, read, decision))
 
 
 def _same_param(a: ParamValue, b: ParamValue) -> bool:

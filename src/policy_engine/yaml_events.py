@@ -39,7 +39,6 @@ _INTEGER = re.compile(r"[-+]?[0-9]+")
 _DECIMAL = re.compile(r"[-+]?[0-9]+\.[0-9]+")
 _NULLS = frozenset({"", "null", "~"})
 _NUMBER_START = frozenset("+-0123456789")
-_ORIGIN = Position(1, 1, 0)
 _BOOLEANS = {"true": True, "false": False}
 _WORDS = _NULLS | set(_BOOLEANS)
 _YAML_TAG_PREFIX = "tag:yaml.org,2002:"
@@ -428,11 +427,9 @@ class _Builder:
             return
         value = resolve_plain_scalar(event.value) if event.style is None else event.value
         if pointer is not None:
-            mark, end = event.start_mark, event.end_mark
-            start = Position(mark.line + 1, mark.column + 1, mark.index) if mark is not None else _ORIGIN
+            start = _position(event.start_mark)  # the usual scalar is read by _quick_scalar instead
             self.positions[pointer] = start
-            stop = Position(end.line + 1, end.column + 1, end.index) if end is not None else _ORIGIN
-            self.scalars[pointer] = ScalarSpan(start, stop, event.style)
+            self.scalars[pointer] = ScalarSpan(start, _position(event.end_mark), event.style)
         self._attach(value)
 
     def _key_text(self, event: ScalarEvent, top: _Frame, position: Position) -> str | None:

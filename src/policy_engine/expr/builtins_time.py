@@ -79,13 +79,13 @@ def _find_start_of_local_day(d: date, tz: ZoneInfo) -> datetime:
     offset = local.utcoffset()
     if offset is not None and offset == local.replace(fold=1).utcoffset():
         return naive.replace(tzinfo=timezone(offset))  # midnight neither skipped nor repeated: most days
-    as_utc = naive.replace(tzinfo=tz).astimezone(UTC)
+    as_utc = local.astimezone(UTC)
     if as_utc.astimezone(tz).replace(tzinfo=None) == naive:
         return _in_zone(as_utc, tz)
     # Midnight falls in a gap (clocks jump forward over it): the day begins at the transition. fold=1
     # reads the wall time with the offset after the jump (an instant before the day), fold=0 with the
     # offset before it (an instant inside the day); search the whole seconds in between.
-    low = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    low = local.replace(fold=1).astimezone(UTC)
     high = as_utc
     if low > high:
         low, high = high, low
